@@ -1,0 +1,44 @@
+"""Flattening nested documents to dotted keys, and the keys on which several documents differ."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_MISSING = object()
+
+
+def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`; lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def differing_keys(documents: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Dotted keys whose values differ between the documents (missing counts), with each one's value.
+
+    A missing key shows as None. NaN equals NaN here: a config that is NaN in both runs is not a difference.
+    """
+    flats = [flatten(document) for document in documents]
+    keys = sorted({key for flat in flats for key in flat})
+    diff = {}
+    for key in keys:
+        values = [flat.get(key, _MISSING) for flat in flats]
+        if any(not _same(values[0], other) for other in values[1:]):
+            diff[key] = [None if value is _MISSING else value for value in values]
+    return diff
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b or isinstance(a, (int, float)) and isinstance(b, (int, float)) \
+        and not isinstance(a, bool) and not isinstance(b, bool) and a == b

@@ -1,0 +1,193 @@
+"""Turning the values users pass (numpy, torch, datetime, NaN, paths) into storable documents.
+
+`normalize_document` is the one gate every backend writes through: it returns a plain document
+(dict, list, str, int, float, bool, None, aware-UTC datetime at millisecond precision, ObjectId,
+bytes) or raises `InvalidDocument` naming the key path of the first value it cannot store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import sys
+from collections.abc import Mapping, Set
+from pathlib import PurePath
+from typing import Any
+
+from bson import ObjectId
+from bson import encode as bson_encode
+
+from .errors import InvalidArgument, InvalidDocument
+
+MAX_DEPTH = 100  # MongoDB's nesting limit for documents
+MAX_BSON_SIZE = 16 * 1024 * 1024
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+UTC = dt.timezone.utc
+
+_SCALARS = (str, float, bool, type(None), ObjectId, bytes)
+
+
+def utcnow() -> dt.datetime:
+    """The current time as BSON stores it: aware UTC, millisecond precision."""
+    return to_utc(dt.datetime.now(UTC))
+
+
+def to_utc(value: dt.datetime | dt.date) -> dt.datetime:
+    """An aware UTC datetime truncated to milliseconds; naive datetimes are taken as UTC (as pymongo does)."""
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def to_object_id(value: Any, what: str = "id") -> ObjectId:
+    """An ObjectId from an ObjectId or its 24-hex string; anything else is an InvalidArgument."""
+    if isinstance(value, ObjectId):
+        return value
+    if isinstance(value, str) and ObjectId.is_valid(value):
+        return ObjectId(value)
+    raise InvalidArgument(f"{what} must be an ObjectId or a 24-character hex string, got {value!r}")
+
+
+def normalize_document(document: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """Validate and convert a whole document; raise InvalidDocument naming the culprit's key path."""
+    if not isinstance(document, Mapping):
+        raise InvalidDocument(f"a document must be a mapping, got {type(document).__name__}", path)
+    return _mapping(document, path, 1, set())
+
+
+def normalize_value(value: Any, path: str) -> Any:
+    """Convert one value (a metric, a config entry) the way it would be stored inside a document."""
+    return _value(value, path, 1, set())
+
+
+def check_key(key: Any, path: str) -> str:
+    """A key MongoDB accepts in a stored document: a string, no '.', no leading '$', no NUL."""
+    if not isinstance(key, str):
+        raise InvalidDocument(f"keys must be strings, got {type(key).__name__} {key!r}", path)
+    if "." in key or key.startswith("$") or "\x00" in key:
+        raise InvalidDocument(f"key {key!r} may not contain '.' or NUL nor start with '$'", _join(path, key))
+    return key
+
+
+def check_size(document: Mapping[str, Any], encoded_length: int | None = None) -> None:
+    """Refuse documents over MongoDB's 16 MB limit, before anything is written.
+
+    `encoded_length` (a JSON length, say) lets small documents skip the exact BSON measurement:
+    BSON is never more than ~9x a compact JSON encoding of the same document.
+    """
+    if encoded_length is not None and encoded_length * 9 < MAX_BSON_SIZE:
+        return
+    size = len(bson_encode(document))
+    if size > MAX_BSON_SIZE:
+        raise InvalidDocument(f"document is {size} bytes, over MongoDB's limit of {MAX_BSON_SIZE} bytes")
+
+
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _mapping(document: Mapping[Any, Any], path: str, depth: int, active: set[int]) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise InvalidDocument(f"nesting deeper than {MAX_DEPTH} levels", path)
+    marker = id(document)
+    if marker in active:
+        raise InvalidDocument("circular reference", path)
+    active.add(marker)
+    out = {}
+    for key, value in document.items():
+        check_key(key, path)
+        child = f"{path}.{key}" if path else key
+        out[key] = value if type(value) in _SCALARS or type(value) is int and INT64_MIN <= value <= INT64_MAX \
+            else _value(value, child, depth + 1, active)
+    active.discard(marker)
+    return out
+
+
+def _value(value: Any, path: str, depth: int, active: set[int]) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is int or isinstance(value, int) and not isinstance(value, (bool, enum.Enum)):
+        value = int(value)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidDocument(f"integer {value} does not fit in 64 bits", path)
+        return value
+    if isinstance(value, Mapping):
+        return _mapping(value, path, depth, active)
+    if isinstance(value, (list, tuple)):
+        return _sequence(value, path, depth, active)
+    if isinstance(value, (Set)):
+        items = _sequence(list(value), path, depth, active)
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if isinstance(value, str):  # subclasses, numpy.str_
+        return str(value)
+    if isinstance(value, float):  # subclasses, numpy.float64
+        return float(value)
+    if isinstance(value, dt.datetime) or isinstance(value, dt.date):
+        return to_utc(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, enum.Enum):
+        return _value(value.value, path, depth, active)
+    array_value = _array_like(value)
+    if array_value is not _NOT_ARRAY:
+        return _value(array_value, path, depth, active)
+    raise InvalidDocument(f"cannot store a value of type {kind.__module__}.{kind.__qualname__}", path)
+
+
+def _sequence(items: Any, path: str, depth: int, active: set[int]) -> list[Any]:
+    if depth > MAX_DEPTH:
+        raise InvalidDocument(f"nesting deeper than {MAX_DEPTH} levels", path)
+    marker = id(items)
+    if marker in active:
+        raise InvalidDocument("circular reference", path)
+    active.add(marker)
+    out = [_value(item, f"{path}.{index}", depth + 1, active) for index, item in enumerate(items)]
+    active.discard(marker)
+    return out
+
+
+_NOT_ARRAY = object()
+
+
+def _array_like(value: Any) -> Any:
+    """numpy scalars and arrays, and torch tensors, as Python values; _NOT_ARRAY for anything else.
+
+    Neither library is imported here: a value can only be one of theirs if its module is loaded.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.generic):
+            if isinstance(value, numpy.datetime64):
+                return _datetime64(value)
+            return value.item()
+        if isinstance(value, numpy.ndarray):
+            if value.dtype.kind == "M":
+                return [_datetime64(item) for item in value.ravel()] if value.ndim == 1 else \
+                    [_array_like(row) for row in value]
+            return value.tolist()
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
+    return _NOT_ARRAY
+
+
+def _datetime64(value: Any) -> dt.datetime | None:
+    import numpy
+
+    if numpy.isnat(value):
+        return None
+    micros = int(value.astype("datetime64[us]").astype("int64"))
+    return to_utc(dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=micros))
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for ints and finite floats (never bools): what a leaderboard may rank."""
+    return type(value) is int or type(value) is float and math.isfinite(value)

@@ -1,0 +1,49 @@
+"""Storage backends and `open_store`, which picks one from a URI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InvalidArgument
+from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write
+
+DEFAULT_URI = "sqlite:///epochlog.db"
+
+__all__ = ["AppendSeries", "DEFAULT_URI", "Delete", "MetricSeries", "Put", "Store", "Update", "Upsert", "Write",
+           "default_uri", "open_store"]
+
+
+def default_uri() -> str:
+    """`EPOCHLOG_URI` if set, else the embedded store `./epochlog.db`."""
+    return os.environ.get("EPOCHLOG_URI") or DEFAULT_URI
+
+
+def open_store(uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
+               journal: bool | None = None) -> Store:
+    """Open the store a URI names: `sqlite:///path.db`, a plain path, or `mongodb://host/db`.
+
+    A MongoDB store is wrapped in the write-behind journal unless `journal=False` (or `EPOCHLOG_JOURNAL=0`).
+    """
+    text = str(uri) if uri is not None else default_uri()
+    if text.startswith(("mongodb://", "mongodb+srv://")):
+        from .mongo import MongoStore
+
+        store: Store = MongoStore(text, database=database)
+        if journal is None:
+            journal = os.environ.get("EPOCHLOG_JOURNAL", "1").lower() not in ("0", "false", "no", "off")
+        if journal:
+            from .journal import JournaledStore
+
+            store = JournaledStore(store)
+        return store
+    if text.startswith("sqlite://"):
+        path = text[len("sqlite://"):]
+        if not path.startswith("/"):
+            raise InvalidArgument(f"a sqlite URI is sqlite:///relative.db or sqlite:////absolute.db, got {text!r}")
+        text = path[1:] or ":memory:"
+    elif "://" in text:
+        raise InvalidArgument(f"unknown store URI scheme in {text!r}: use sqlite:///path.db or mongodb://host/db")
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(text if text == ":memory:" else Path(text).expanduser())

@@ -1,0 +1,139 @@
+"""The storage contract: a handful of methods every backend implements, and the writes it accepts.
+
+Every change goes through `Store.write`, a batch of `Write` operations applied in order (in one
+transaction where the backend has them). Each operation is idempotent, so the write-behind journal
+may replay a batch after a crash without duplicating anything.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+from bson import ObjectId
+
+from ..types import Document, Filter, Projection, SortSpec
+
+
+@dataclass(frozen=True)
+class Put:
+    """Store `document` under its `_id`, replacing a document with the same `_id` if there is one."""
+
+    collection: str
+    document: Document
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Replace the document whose natural key (schema.NATURAL_KEYS) matches `document`'s, or insert it.
+
+    An existing document keeps its `_id`; a new one gets `document["_id"]`, which must be set.
+    """
+
+    collection: str
+    document: Document
+
+
+@dataclass(frozen=True)
+class Update:
+    """`$set` (dotted paths allowed) and `$unset` on every document matching `filter`."""
+
+    collection: str
+    filter: Filter
+    set: Document = field(default_factory=dict)
+    unset: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete every document matching `filter`."""
+
+    collection: str
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class AppendSeries:
+    """Append points to one metric's step series as one bucket; `bucket_id` makes the append idempotent."""
+
+    experiment_id: ObjectId
+    name: str
+    steps: np.ndarray  # int64, same length as values
+    values: np.ndarray  # float64
+    bucket_id: ObjectId
+
+
+Write = Union[Put, Upsert, Update, Delete, AppendSeries]
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """A metric's points in step order; a step logged twice keeps the value logged last."""
+
+    name: str
+    steps: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def ordered_series(name: str, steps: np.ndarray, values: np.ndarray) -> MetricSeries:
+    """Points in step order; of a step logged more than once, the value logged last wins."""
+    if len(steps) > 1 and not np.all(steps[1:] > steps[:-1]):
+        order = np.argsort(steps, kind="stable")
+        steps, values = steps[order], values[order]
+        last = np.ones(len(steps), dtype=bool)
+        last[:-1] = steps[1:] != steps[:-1]
+        steps, values = steps[last], values[last]
+    return MetricSeries(name, np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+
+
+class Store(ABC):
+    """A document store holding the collections in `schema.COLLECTIONS`."""
+
+    uri: str
+
+    @abstractmethod
+    def write(self, writes: Sequence[Write]) -> None:
+        """Apply `writes` in order; all or nothing where the backend has transactions."""
+
+    @abstractmethod
+    def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
+             sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
+        """Documents matching a MongoDB filter, in MongoDB's sort order; `limit=0` means no limit."""
+
+    @abstractmethod
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        """How many documents match `filter`."""
+
+    @abstractmethod
+    def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
+        """All points of one step series (empty arrays if none were logged)."""
+
+    @abstractmethod
+    def series_names(self, experiment_id: ObjectId) -> list[str]:
+        """The names of the step series logged for an experiment, sorted."""
+
+    @abstractmethod
+    def ensure_indexes(self) -> None:
+        """Create the indexes in `schema.INDEXES` if they are missing (idempotent)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and files; the store is unusable afterwards."""
+
+    def find_one(self, collection: str, filter: Filter | None = None, *,
+                 projection: Projection | None = None) -> Document | None:
+        """The first matching document, or None."""
+        found = self.find(collection, filter, projection=projection, limit=1)
+        return found[0] if found else None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

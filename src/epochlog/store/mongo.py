@@ -1,0 +1,251 @@
+"""The MongoDB backend (pymongo). Also runs on MongoDB-wire servers such as FerretDB, probed at first use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pymongo
+import pymongo.errors as mongo_errors
+from bson import ObjectId
+from bson.errors import InvalidDocument as BsonInvalidDocument
+from bson.regex import Regex
+from pymongo import DeleteMany, ReplaceOne, UpdateMany
+from pymongo.uri_parser import parse_uri
+
+from .. import schema
+from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
+from ..query.parse import parse_filter
+from ..query.projection import compile_projection
+from ..types import Document, Filter, Projection, SortSpec
+from . import portable
+from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
+
+DEFAULT_DATABASE = "eeg2025"
+_QUERY_ERROR_CODES = {2, 9, 17287, 31253, 31254, 51024, 51091}  # BadValue, FailedToParse, projection errors
+_RACE_RETRIES = 5
+
+
+class MongoStore(Store):
+    """Collections of one database on a MongoDB server; write concern and read preference come from the URI."""
+
+    def __init__(self, uri: str, *, database: str | None = None, server_selection_timeout_ms: int = 5000,
+                 **client_options: Any) -> None:
+        self.uri = uri
+        try:
+            parsed = parse_uri(uri)
+        except (mongo_errors.InvalidURI, mongo_errors.ConfigurationError, ValueError) as error:
+            raise StoreError(f"invalid MongoDB URI {uri!r}: {error}") from None
+        self.database_name = database or parsed.get("database") or DEFAULT_DATABASE
+        self._client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+            uri, tz_aware=True, tzinfo=dt.timezone.utc, serverSelectionTimeoutMS=server_selection_timeout_ms,
+            connect=False, **client_options)
+        self._db = self._client[self.database_name]
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self.portable = False  # True on servers that refuse NaN/inf and nested arrays
+
+    # -- setup -------------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """At first use: learn what the server refuses, and create the indexes."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            with _translated():
+                info = self._client.admin.command("buildInfo")
+                self.portable = "ferretdb" in info or "ferretdbVersion" in info
+                self._create_indexes()
+            self._ready = True
+
+    def _create_indexes(self) -> None:
+        for collection, specs in schema.INDEXES.items():
+            for spec in specs:
+                self._db[collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
+
+    def ensure_indexes(self) -> None:
+        self._prepare()
+        with _translated():
+            self._create_indexes()
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def write(self, writes: Sequence[Write]) -> None:
+        self._prepare()
+        batches: list[tuple[str, list[Any]]] = []
+        for write in writes:
+            collection, operation = self._operation(write)
+            if batches and batches[-1][0] == collection:
+                batches[-1][1].append(operation)
+            else:
+                batches.append((collection, [operation]))
+        for collection, operations in batches:
+            with _translated():
+                self._bulk_write(collection, operations)
+
+    def _bulk_write(self, collection: str, operations: list[Any]) -> None:
+        """One ordered bulk write; a lost race between two upserts of one natural key is retried.
+
+        MongoDB reports that race as a duplicate key error; FerretDB 1.x as an InternalError naming the
+        UNIQUE constraint, or a reply pymongo cannot read (KeyError 'nModified').
+        """
+        for attempt in range(_RACE_RETRIES):
+            try:
+                self._db[collection].bulk_write(operations, ordered=True)
+                return
+            except mongo_errors.BulkWriteError as error:
+                if not _only_duplicate_keys(error) or attempt == _RACE_RETRIES - 1:
+                    raise
+            except mongo_errors.OperationFailure as error:
+                if "UNIQUE constraint failed" not in str(error):
+                    raise
+                if attempt == _RACE_RETRIES - 1:
+                    raise Conflict(str(error)) from error
+            except KeyError as error:
+                if error.args != ("nModified",):
+                    raise
+                if attempt == _RACE_RETRIES - 1:
+                    raise Conflict("a unique index refused the write") from error
+
+    def _operation(self, write: Write) -> tuple[str, Any]:
+        if isinstance(write, AppendSeries):
+            steps = np.asarray(write.steps, dtype=np.int64)
+            values = np.asarray(write.values, dtype=np.float64)
+            if len(steps) != len(values):
+                raise InvalidDocument(f"{len(steps)} steps but {len(values)} values", write.name)
+            document = {"_id": write.bucket_id, "experiment_id": write.experiment_id, "name": write.name,
+                        "first_step": int(steps.min()) if len(steps) else 0,
+                        "last_step": int(steps.max()) if len(steps) else 0, "count": len(steps),
+                        "steps": steps.tolist(), "values": self._encode(values.tolist())}
+            return schema.SERIES, ReplaceOne({"_id": write.bucket_id}, document, upsert=True)
+        if isinstance(write, Put):
+            document = self._encode(write.document)
+            return write.collection, ReplaceOne({"_id": document["_id"]}, document, upsert=True)
+        if isinstance(write, Upsert):
+            keys = schema.NATURAL_KEYS.get(write.collection)
+            if not keys:
+                raise StoreError(f"collection {write.collection!r} has no natural key to upsert on")
+            body = self._encode({key: value for key, value in write.document.items() if key != "_id"})
+            return write.collection, ReplaceOne({key: body.get(key) for key in keys}, body, upsert=True)
+        if isinstance(write, Update):
+            parse_filter(write.filter)
+            update: dict[str, Any] = {}
+            if write.set:
+                update["$set"] = {key: self._encode(value) for key, value in write.set.items()}
+            if write.unset:
+                update["$unset"] = dict.fromkeys(write.unset, "")
+            return write.collection, UpdateMany(self._filter(write.filter), update)
+        if isinstance(write, Delete):
+            parse_filter(write.filter)
+            return write.collection, DeleteMany(self._filter(write.filter))
+        raise TypeError(f"not a write: {write!r}")
+
+    def _encode(self, value: Any) -> Any:
+        return portable.encode(value) if self.portable else value
+
+    def _filter(self, filter: Filter | None) -> dict[str, Any]:
+        """A filter as the server takes it: compiled patterns as BSON regexes, values in the fallback form."""
+        return self._encode(_regexes(dict(filter or {})))
+
+    def _decode(self, value: Any) -> Any:
+        return portable.decode(value) if self.portable else value
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
+             sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
+        self._prepare()
+        parse_filter(filter)
+        compile_projection(projection)  # refuses what we refuse on every backend
+        if skip < 0 or limit < 0:
+            raise QueryError("skip and limit must not be negative")
+        order = list(sort or [])
+        if not any(field == "_id" for field, _ in order):
+            order.append(("_id", 1))  # ties in insertion order, as the embedded store does
+        with _translated():
+            cursor = self._db[collection].find(self._filter(filter), dict(projection) if projection else None,
+                                               sort=order, skip=skip, limit=limit)
+            return [self._decode(document) for document in cursor]
+
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        self._prepare()
+        parse_filter(filter)
+        with _translated():
+            return int(self._db[collection].count_documents(self._filter(filter)))
+
+    def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
+        self._prepare()
+        steps: list[int] = []
+        values: list[float] = []
+        with _translated():
+            for bucket in self._db[schema.SERIES].find({"experiment_id": experiment_id, "name": name},
+                                                       {"steps": 1, "values": 1},
+                                                       sort=[("first_step", 1), ("_id", 1)]):
+                steps.extend(bucket["steps"])
+                values.extend(self._decode(bucket["values"]))
+        return ordered_series(name, np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+
+    def series_names(self, experiment_id: ObjectId) -> list[str]:
+        self._prepare()
+        with _translated():
+            return sorted(self._db[schema.SERIES].distinct("name", {"experiment_id": experiment_id}))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def drop_database(self) -> None:
+        """Delete the whole database (tests and `epochlog` maintenance only)."""
+        with _translated():
+            self._client.drop_database(self.database_name)
+
+
+def _only_duplicate_keys(error: mongo_errors.BulkWriteError) -> bool:
+    details = error.details or {}
+    write_errors = details.get("writeErrors", [])
+    return bool(write_errors) and all(item.get("code") == 11000 for item in write_errors) and \
+        not details.get("writeConcernErrors")
+
+
+def _regexes(value: Any) -> Any:
+    """`re.compile(...)` values as BSON regexes with only the flags MongoDB knows (pymongo would add 'u')."""
+    if isinstance(value, re.Pattern):
+        flags = "".join(letter for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"),
+                                                    (re.VERBOSE, "x")) if value.flags & flag)
+        return Regex(value.pattern, flags)
+    if isinstance(value, dict):
+        return {key: _regexes(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_regexes(item) for item in value]
+    return value
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """pymongo's and bson's exceptions as ours."""
+    try:
+        yield
+    except (mongo_errors.ServerSelectionTimeoutError, mongo_errors.AutoReconnect, mongo_errors.ConnectionFailure,
+            mongo_errors.NetworkTimeout, mongo_errors.ExecutionTimeout) as error:
+        raise StoreUnavailable(f"MongoDB is unreachable: {error}") from error
+    except mongo_errors.DuplicateKeyError as error:
+        raise Conflict(str(error)) from error
+    except mongo_errors.BulkWriteError as error:
+        codes = {item.get("code") for item in (error.details or {}).get("writeErrors", [])}
+        if codes == {11000}:
+            raise Conflict(str(error.details)) from error
+        raise StoreError(f"MongoDB refused a write: {error.details}") from error
+    except (mongo_errors.DocumentTooLarge, BsonInvalidDocument) as error:
+        raise InvalidDocument(str(error)) from error
+    except mongo_errors.OperationFailure as error:
+        if error.code in _QUERY_ERROR_CODES:
+            raise QueryError(str(error)) from error
+        raise StoreError(f"MongoDB: {error}") from error
+    except mongo_errors.PyMongoError as error:
+        raise StoreError(f"MongoDB: {error}") from error

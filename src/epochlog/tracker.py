@@ -1,0 +1,472 @@
+"""The tracker: the seed's `MongoExperimentTracker` API on any store, plus runs, series and subjects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import math
+import os
+import socket
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from bson import ObjectId
+
+from .checkpoints import CheckpointState, file_facts, verify_file
+from .diff import differing_keys
+from .documents import check_key, normalize_document, normalize_value, to_object_id, utcnow
+from .errors import InvalidArgument, NotFound, QueryError
+from .schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
+from .series_buffer import SeriesBuffer
+from .store import Store, open_store
+from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
+from .types import Document, Filter, IdLike, Projection, SortSpec
+
+BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
+                     "start_time", "end_time")
+COMPARE_FIELDS = ("experiment_name", "challenge", "status", "model", "config", "dataset", "metrics", "tags",
+                  "start_time", "end_time")
+SERIES_BUCKET = 65_536  # most points one stored bucket holds
+_LARGEST_FLOAT = 1.7976931348623157e308
+
+
+class Tracker:
+    """Logs training runs to a store (the embedded SQLite file unless the URI says otherwise).
+
+    Every method that takes an `experiment_id` accepts an ObjectId or its 24-hex string, and raises
+    `NotFound` for an experiment that does not exist.
+    """
+
+    def __init__(self, uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
+                 store: Store | None = None, journal: bool | None = None, heartbeat_interval: float = 30.0) -> None:
+        self.store = store if store is not None else open_store(uri, database=database, journal=journal)
+        self.heartbeat_interval = heartbeat_interval
+        self._series = SeriesBuffer(self._write)
+        self._known: set[ObjectId] = set()
+        self._last_beat: dict[ObjectId, float] = {}
+
+    # -- the seed's API ----------------------------------------------------------------------------
+
+    def create_experiment(self, experiment_name: str | None = None, challenge: int | None = None, *,
+                          model: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None,
+                          dataset: Mapping[str, Any] | None = None, tags: Iterable[str] | None = None,
+                          notes: str = "", **fields: Any) -> str:
+        """Start recording a run (status `running`) and return its id as a 24-hex string."""
+        _check_challenge(challenge)
+        now = utcnow()
+        document: dict[str, Any] = {
+            "_id": ObjectId(),
+            "experiment_name": experiment_name or f"run-{now:%Y%m%d-%H%M%S}-{os.urandom(2).hex()}",
+            "challenge": challenge,
+            "status": "running",
+            "start_time": now,
+            "end_time": None,
+            "heartbeat": now,
+            "model": dict(model or {}),
+            "config": dict(config or {}),
+            "dataset": dict(dataset or {}),
+            "metrics": {},
+            "tags": _tags(tags),
+            "notes": notes,
+            "created_by": _user(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        if not isinstance(document["experiment_name"], str):
+            raise InvalidArgument(f"experiment_name must be a string, got {experiment_name!r}")
+        for key, value in fields.items():
+            if key == "_id":
+                raise InvalidArgument("an experiment's _id is chosen by epochlog")
+            document[key] = value
+        _check_status(document["status"])
+        document = normalize_document(document)
+        self._write([Put(EXPERIMENTS, document)])
+        self._known.add(document["_id"])
+        self._last_beat[document["_id"]] = time.monotonic()
+        return str(document["_id"])
+
+    def log_epoch(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
+                  timing: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """Record one epoch's metrics; logging the same epoch again replaces it (a resumed run)."""
+        eid = self._experiment(experiment_id)
+        if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
+            raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
+        document: dict[str, Any] = {"_id": ObjectId(), "experiment_id": eid, "epoch": int(epoch),
+                                    "metrics": metrics if metrics is not None else {}, "timestamp": utcnow()}
+        if timing:
+            document["timing"] = timing
+        for key, value in fields.items():
+            if key in document:
+                raise InvalidArgument(f"{key!r} is set by log_epoch itself")
+            document[key] = value
+        writes: list[Write] = [Upsert(EPOCHS, normalize_document(document))]
+        self._series.flush(eid)
+        self._write(writes + self._heartbeat(eid))
+
+    def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
+                             file: Mapping[str, Any] | None = None, is_best: bool = False,
+                             **fields: Any) -> str:
+        """Register a checkpoint; fills `file.size_mb` and `file.checksum` when the file exists.
+
+        Only one checkpoint per experiment is `is_best` after any sequence of calls.
+        """
+        eid = self._experiment(experiment_id)
+        file_info = dict(file or {})
+        if "path" in file_info:
+            file_info["path"] = os.fspath(file_info["path"])
+            facts = file_facts(file_info["path"])
+            if facts is not None:
+                file_info.update(facts)
+        document = normalize_document({"_id": ObjectId(), "experiment_id": eid, "epoch": epoch,
+                                       "metrics": metrics or {}, "file": file_info, "is_best": bool(is_best),
+                                       "timestamp": utcnow(), **fields})
+        writes: list[Write] = []
+        if is_best:
+            writes.append(Update(CHECKPOINTS, {"experiment_id": eid, "is_best": True}, {"is_best": False}))
+        writes.append(Put(CHECKPOINTS, document))
+        self._write(writes + self._heartbeat(eid))
+        return str(document["_id"])
+
+    def update_experiment_status(self, experiment_id: IdLike, status: str, **fields: Any) -> None:
+        """Set the status (running, completed, failed, stopped) and any other fields.
+
+        `metrics=` is merged into the experiment's metrics rather than replacing them; a final status
+        sets `end_time`.
+        """
+        eid = self._experiment(experiment_id)
+        _check_status(status)
+        changes: dict[str, Any] = {"status": status}
+        unset: tuple[str, ...] = ()
+        if status == "running":
+            unset = ("end_time",)
+            changes["heartbeat"] = utcnow()
+        else:
+            changes["end_time"] = utcnow()
+        for key, value in fields.items():
+            check_key(key, "")
+            if key == "_id":
+                raise InvalidArgument("an experiment's _id cannot change")
+            if key == "metrics" and isinstance(value, Mapping):
+                for name, metric in value.items():
+                    check_key(name, "metrics")
+                    changes[f"metrics.{name}"] = normalize_value(metric, f"metrics.{name}")
+            else:
+                changes[key] = normalize_value(value, key)
+        self._series.flush(eid)
+        self._write([Update(EXPERIMENTS, {"_id": eid}, changes, unset)])
+
+    def get_best_models(self, challenge: int | None = None, n: int = 10, *, metric: str = "metrics.best_val_loss",
+                        mode: str = "min", filter: Filter | None = None,
+                        projection: Projection | None = None) -> list[Document]:
+        """The `n` best completed experiments by `metric`; NaN, ±inf and missing values never rank."""
+        if mode not in ("min", "max"):
+            raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
+        if type(n) is not int or n < 0:
+            raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
+        _check_challenge(challenge)
+        conditions: list[dict[str, Any]] = [{"status": "completed"},
+                                            {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
+        if challenge is not None:
+            conditions.append({"challenge": challenge})
+        if filter:
+            conditions.append(dict(filter))
+        fields = projection if projection is not None else dict.fromkeys(BEST_MODEL_FIELDS, 1)
+        return self.store.find(EXPERIMENTS, {"$and": conditions}, projection=fields,
+                               sort=[(metric, 1 if mode == "min" else -1), ("start_time", 1)], limit=n)
+
+    def search_experiments(self, query: Filter | None = None, projection: Projection | None = None,
+                           sort: SortSpec | str | Mapping[str, int] | None = None, limit: int | None = None,
+                           skip: int = 0) -> list[Document]:
+        """Experiments matching a MongoDB filter, with projection, sort, skip and limit as pymongo takes them."""
+        return self.store.find(EXPERIMENTS, query, projection=projection, sort=sort_spec(sort),
+                               skip=skip, limit=limit or 0)
+
+    def count_experiments(self, query: Filter | None = None) -> int:
+        """How many experiments match a MongoDB filter."""
+        return self.store.count(EXPERIMENTS, query)
+
+    def get_experiment(self, experiment_id: IdLike) -> Document:
+        """One experiment's document."""
+        eid = to_object_id(experiment_id, "experiment_id")
+        document = self.store.find_one(EXPERIMENTS, {"_id": eid})
+        if document is None:
+            raise NotFound(f"no experiment with id {eid}")
+        self._known.add(eid)
+        return document
+
+    def get_experiment_history(self, experiment_id: IdLike) -> dict[str, Any]:
+        """`{"experiment": ..., "epochs": [...], "checkpoints": [...]}`, epochs and checkpoints by epoch."""
+        experiment = self.get_experiment(experiment_id)
+        eid = experiment["_id"]
+        self._series.flush(eid)
+        return {
+            "experiment": experiment,
+            "epochs": self.store.find(EPOCHS, {"experiment_id": eid}, sort=[("epoch", 1)]),
+            "checkpoints": self.store.find(CHECKPOINTS, {"experiment_id": eid}, sort=[("epoch", 1)]),
+        }
+
+    def compare_experiments(self, experiment_ids: Sequence[IdLike]) -> list[Document]:
+        """The experiments' summaries (name, config, metrics, times, status), in the order asked."""
+        ids = [to_object_id(value, "experiment_id") for value in experiment_ids]
+        found = {document["_id"]: document for document in
+                 self.store.find(EXPERIMENTS, {"_id": {"$in": ids}}, projection=dict.fromkeys(COMPARE_FIELDS, 1))}
+        missing = [str(eid) for eid in ids if eid not in found]
+        if missing:
+            raise NotFound(f"no experiment with id {', '.join(missing)}")
+        return [found[eid] for eid in ids]
+
+    def config_diff(self, experiment_ids: Sequence[IdLike]) -> dict[str, list[Any]]:
+        """Dotted keys of `config`, `model` and `dataset` whose values differ, with each experiment's value."""
+        documents = self.compare_experiments(experiment_ids)
+        return differing_keys([{part: document.get(part, {}) for part in ("config", "model", "dataset")}
+                               for document in documents])
+
+    def close(self) -> None:
+        """Write what is buffered and release the store."""
+        try:
+            self.flush()
+        finally:
+            self.store.close()
+
+    # -- step series -------------------------------------------------------------------------------
+
+    def log_metrics(self, experiment_id: IdLike, metrics: Mapping[str, float], step: int) -> None:
+        """Record step-level values (`{"loss": 0.3, "acc": 0.9}` at `step`); buffered, written in buckets."""
+        eid = self._experiment(experiment_id)
+        if type(step) is not int and not isinstance(step, np.integer):
+            raise InvalidArgument(f"step must be an integer, got {step!r}")
+        points = [(_series_name(name), _series_value(name, value)) for name, value in metrics.items()]
+        self._series.add(eid, points, int(step))
+
+    def log_metric_series(self, experiment_id: IdLike, name: str, steps: Sequence[int] | np.ndarray,
+                          values: Sequence[float] | np.ndarray) -> None:
+        """Record many points of one metric at once (written immediately, one bucket per 65,536 points)."""
+        eid = self._experiment(experiment_id)
+        name = _series_name(name)
+        try:
+            step_array = np.asarray(steps, dtype=np.int64)
+            value_array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise InvalidArgument(f"series {name!r}: steps must be integers and values numbers ({error})") from None
+        if step_array.ndim != 1 or step_array.shape != value_array.shape:
+            raise InvalidArgument(f"series {name!r}: steps and values must be flat and of the same length")
+        self._write([AppendSeries(eid, name, step_array[start:start + SERIES_BUCKET],
+                                  value_array[start:start + SERIES_BUCKET], ObjectId())
+                     for start in range(0, len(step_array), SERIES_BUCKET)])
+
+    def get_metric_series(self, experiment_id: IdLike, name: str) -> MetricSeries:
+        """All points of one step series, in step order (numpy arrays `steps` and `values`)."""
+        eid = self._experiment(experiment_id)
+        self._series.flush(eid)
+        return self.store.read_series(eid, name)
+
+    def get_metric_names(self, experiment_id: IdLike) -> list[str]:
+        """Names of the step series logged for an experiment."""
+        eid = self._experiment(experiment_id)
+        self._series.flush(eid)
+        return self.store.series_names(eid)
+
+    # -- checkpoints, subjects, notes --------------------------------------------------------------
+
+    def verify_checkpoints(self, experiment_id: IdLike | None = None) -> list[dict[str, Any]]:
+        """Each checkpoint's file state: ok, missing, changed (checksum differs) or unchecked."""
+        query = {} if experiment_id is None else {"experiment_id": self._experiment(experiment_id)}
+        return [{"checkpoint_id": document["_id"], "experiment_id": document["experiment_id"],
+                 "epoch": document.get("epoch"), "path": document.get("file", {}).get("path"),
+                 "is_best": document.get("is_best", False), "state": verify_file(document.get("file", {}))}
+                for document in self.store.find(CHECKPOINTS, query, sort=[("experiment_id", 1), ("epoch", 1)])]
+
+    def verify_checkpoint(self, checkpoint_id: IdLike) -> CheckpointState:
+        """Whether one checkpoint's file is still there and unchanged."""
+        cid = to_object_id(checkpoint_id, "checkpoint_id")
+        document = self.store.find_one(CHECKPOINTS, {"_id": cid})
+        if document is None:
+            raise NotFound(f"no checkpoint with id {cid}")
+        return verify_file(document.get("file", {}))
+
+    def upsert_subjects(self, subjects: Iterable[Mapping[str, Any]]) -> int:
+        """Insert or replace subjects keyed by `subject_id`; returns how many were written."""
+        writes: list[Write] = []
+        for index, subject in enumerate(subjects):
+            subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else None
+            if not isinstance(subject_id, str) or not subject_id:
+                raise InvalidArgument(f"subject #{index} has no string subject_id")
+            writes.append(Upsert(SUBJECTS, normalize_document({"_id": ObjectId(), **subject}, f"subjects.{index}")))
+        self._write(writes)
+        return len(writes)
+
+    def get_subjects(self, query: Filter | None = None, *, sort: SortSpec | str | None = None,
+                     limit: int = 0) -> list[Document]:
+        """Subjects matching a MongoDB filter, by subject_id unless sorted otherwise."""
+        return self.store.find(SUBJECTS, query, sort=sort_spec(sort) or [("subject_id", 1)], limit=limit)
+
+    def set_notes(self, experiment_id: IdLike, notes: str) -> None:
+        """Replace an experiment's free-text notes."""
+        if not isinstance(notes, str):
+            raise InvalidArgument("notes must be a string")
+        self._write([Update(EXPERIMENTS, {"_id": self._experiment(experiment_id)}, {"notes": notes})])
+
+    def set_tags(self, experiment_id: IdLike, tags: Iterable[str]) -> None:
+        """Replace an experiment's tags."""
+        self._write([Update(EXPERIMENTS, {"_id": self._experiment(experiment_id)}, {"tags": _tags(tags)})])
+
+    def log_cache_stats(self, experiment_id: IdLike, cache: Any) -> None:
+        """Store a feature cache's `stats()` (or a stats dict) under the experiment's `cache` field."""
+        stats = cache.stats() if hasattr(cache, "stats") else cache
+        self._write([Update(EXPERIMENTS, {"_id": self._experiment(experiment_id)},
+                            {"cache": normalize_value(dict(stats), "cache")})])
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def start_run(self, experiment_name: str | None = None, challenge: int | None = None, **kwargs: Any) -> Run:
+        """Create an experiment and return its run handle: `with tracker.start_run(...) as run:`."""
+        from .run import Run
+
+        return Run(self, self.create_experiment(experiment_name, challenge, **kwargs))
+
+    def resume_run(self, experiment_id: IdLike) -> Run:
+        """Continue an experiment: status back to running; epochs logged again replace the old ones."""
+        from .run import Run
+
+        self.update_experiment_status(experiment_id, "running")
+        return Run(self, str(to_object_id(experiment_id)))
+
+    def get_stale_runs(self, older_than: float | dt.timedelta = 300.0) -> list[Document]:
+        """Running experiments whose heartbeat is older than `older_than` (seconds or a timedelta)."""
+        return self.search_experiments({"status": "running", "heartbeat": {"$lt": _cutoff(older_than)}},
+                                       sort=[("start_time", 1)])
+
+    def mark_stale_failed(self, older_than: float | dt.timedelta = 300.0) -> list[str]:
+        """Turn stale running experiments into `failed` with reason `heartbeat lost`; returns their ids."""
+        stale = self.get_stale_runs(older_than)
+        for document in stale:
+            self.update_experiment_status(document["_id"], "failed",
+                                          error={"type": "HeartbeatLost", "message": "heartbeat lost",
+                                                 "last_heartbeat": document.get("heartbeat")})
+        return [str(document["_id"]) for document in stale]
+
+    def flush(self) -> None:
+        """Write every buffered step point now."""
+        self._series.flush()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _write(self, writes: Sequence[Write]) -> None:
+        if writes:
+            self.store.write(writes)
+
+    def _experiment(self, experiment_id: IdLike) -> ObjectId:
+        eid = to_object_id(experiment_id, "experiment_id")
+        if eid not in self._known:
+            if not self.store.count(EXPERIMENTS, {"_id": eid}):
+                raise NotFound(f"no experiment with id {eid}")
+            self._known.add(eid)
+        return eid
+
+    def _heartbeat(self, eid: ObjectId, *, force: bool = False) -> list[Write]:
+        """An update of the experiment's heartbeat when the last one is older than the interval."""
+        now = time.monotonic()
+        if not force and now - self._last_beat.get(eid, -math.inf) < self.heartbeat_interval:
+            return []
+        self._last_beat[eid] = now
+        return [Update(EXPERIMENTS, {"_id": eid}, {"heartbeat": utcnow()})]
+
+    def beat(self, experiment_id: IdLike) -> None:
+        """Refresh a running experiment's heartbeat now (a run's heartbeat thread calls this)."""
+        self._write(self._heartbeat(self._experiment(experiment_id), force=True))
+
+
+class MongoExperimentTracker(Tracker):
+    """The seed's tracker: MongoDB at `mongodb://localhost:27017/` (or `MONGO_URI`), database `eeg2025`."""
+
+    def __init__(self, connection_string: str | None = None, database: str = "eeg2025", *,
+                 uri: str | None = None, **kwargs: Any) -> None:
+        target = uri or connection_string or os.environ.get("MONGO_URI") or "mongodb://localhost:27017/"
+        super().__init__(target, database=database, **kwargs)
+
+
+def get_tracker(uri: str | os.PathLike[str] | None = None, **kwargs: Any) -> Tracker:
+    """A tracker on `uri`, else `EPOCHLOG_URI`, else the embedded store `./epochlog.db`."""
+    return Tracker(uri, **kwargs)
+
+
+def sort_spec(sort: SortSpec | str | Mapping[str, int] | None) -> list[tuple[str, int]] | None:
+    """A sort as pymongo accepts it (a field name, a list of pairs, or a mapping) as a list of pairs."""
+    if sort is None:
+        return None
+    pairs: Iterable[Any]
+    if isinstance(sort, str):
+        pairs = [(sort, 1)]
+    elif isinstance(sort, Mapping):
+        pairs = sort.items()
+    else:
+        pairs = sort
+    spec = []
+    for pair in pairs:
+        if isinstance(pair, str):
+            pair = (pair, 1)
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str)
+                and pair[1] in (1, -1) and not isinstance(pair[1], bool)):
+            raise QueryError(f"a sort is a list of (field, 1 or -1) pairs, got {pair!r}")
+        spec.append((pair[0], int(pair[1])))
+    return spec
+
+
+def _check_challenge(challenge: Any) -> None:
+    if challenge is not None and type(challenge) is not int and not isinstance(challenge, np.integer):
+        raise InvalidArgument(f"challenge must be an integer, got {challenge!r}")
+
+
+def _check_status(status: Any) -> None:
+    if status not in STATUSES:
+        raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+
+
+def _tags(tags: Iterable[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [tags]
+    result = list(dict.fromkeys(tags))
+    for tag in result:
+        if not isinstance(tag, str):
+            raise InvalidArgument(f"tags must be strings, got {tag!r}")
+    return result
+
+
+def _series_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"a metric name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _series_value(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"metric {name!r}: a step value must be a number, got {value!r}") from None
+
+
+def _cutoff(older_than: float | dt.timedelta) -> dt.datetime:
+    seconds = older_than.total_seconds() if isinstance(older_than, dt.timedelta) else float(older_than)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InvalidArgument(f"older_than must be a non-negative duration, got {older_than!r}")
+    return utcnow() - dt.timedelta(seconds=seconds)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+__all__ = ["MongoExperimentTracker", "Tracker", "get_tracker", "sort_spec"]

@@ -1,0 +1,139 @@
+"""The write-behind journal against a real outage: the server is SIGKILLed mid-run and comes back."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from epochlog import Tracker
+from epochlog.store.mongo import MongoStore
+from tests.conftest import start_service, stop_service
+
+EPOCHS = 240
+SLOW_CALL = 0.25  # a call that waited for the server would take seconds (server selection times out at 5 s)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    if os.environ.get("MONGODB_URI"):
+        pytest.fail("this test kills its own test server; run it without MONGODB_URI", pytrace=False)
+    monkeypatch.setenv("EPOCHLOG_JOURNAL_DIR", str(tmp_path / "journal"))
+    data_dir = tmp_path / "ferretdb"
+    uri = start_service("ferretdb", data_dir)
+    yield data_dir, uri
+    stop_service("ferretdb", data_dir)
+
+
+def _kill(data_dir: Path) -> None:
+    os.kill(int((data_dir / "ferretdb.pid").read_text()), signal.SIGKILL)
+    time.sleep(0.2)
+
+
+def _training_loop(tracker: Tracker, exp_id: str, on_epoch) -> list[float]:
+    latencies = []
+
+    def timed(call, *args, **kwargs) -> None:
+        start = time.perf_counter()
+        call(*args, **kwargs)
+        latencies.append(time.perf_counter() - start)
+
+    for epoch in range(EPOCHS):
+        on_epoch(epoch)
+        for step in range(epoch * 10, epoch * 10 + 10):
+            timed(tracker.log_metrics, exp_id, {"batch_loss": 1.0 / (step + 1)}, step=step)
+        timed(tracker.log_epoch, exp_id, epoch, metrics={"val_loss": 1.0 / (epoch + 1)})
+        if epoch % 40 == 0:
+            timed(tracker.save_checkpoint_info, exp_id, epoch, {"val_loss": 0.1}, {"path": f"{epoch}.pt"},
+                  is_best=True)
+        time.sleep(0.004)
+    return latencies
+
+
+def _assert_everything_arrived_once(uri: str, exp_id: str) -> None:
+    tracker = Tracker(uri, database="outage", journal=False)
+    history = tracker.get_experiment_history(exp_id)
+    assert [e["epoch"] for e in history["epochs"]] == list(range(EPOCHS))
+    assert [c["epoch"] for c in history["checkpoints"]] == list(range(0, EPOCHS, 40))
+    assert [c["epoch"] for c in history["checkpoints"] if c["is_best"]] == [200]
+    assert tracker.get_metric_series(exp_id, "batch_loss").steps.tolist() == list(range(EPOCHS * 10))
+    assert history["experiment"]["status"] == "completed"
+    tracker.close()
+
+
+def test_server_killed_mid_run_and_restarted(own_server, caplog: pytest.LogCaptureFixture) -> None:
+    data_dir, uri = own_server
+    caplog.set_level(logging.WARNING, logger="epochlog.journal")
+    tracker = Tracker(uri, database="outage")
+    exp_id = tracker.create_experiment("outage", 1)
+
+    def chaos(epoch: int) -> None:
+        if epoch == 60:
+            _kill(data_dir)
+        if epoch == 170:
+            assert start_service("ferretdb", data_dir) == uri  # same data dir, same port
+
+    latencies = _training_loop(tracker, exp_id, chaos)
+    tracker.update_experiment_status(exp_id, "completed")
+    tracker.close()
+
+    assert max(latencies) < SLOW_CALL, f"slowest tracker call took {max(latencies) * 1000:.1f} ms"
+    outages = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(outages) == 1, [r.getMessage() for r in caplog.records]
+    _assert_everything_arrived_once(uri, exp_id)
+
+
+def test_server_down_from_the_start(own_server) -> None:
+    data_dir, uri = own_server
+    stop_service("ferretdb", data_dir)
+    tracker = Tracker(uri, database="outage")
+    exp_id = tracker.create_experiment("outage", 1)
+
+    def comes_back(epoch: int) -> None:
+        if epoch == 120:
+            start_service("ferretdb", data_dir)
+
+    latencies = _training_loop(tracker, exp_id, comes_back)
+    tracker.update_experiment_status(exp_id, "completed")
+    tracker.close()
+    assert max(latencies) < SLOW_CALL, f"slowest tracker call took {max(latencies) * 1000:.1f} ms"
+    _assert_everything_arrived_once(uri, exp_id)
+
+
+def test_what_a_crashed_process_left_is_shipped_by_the_next_one(own_server, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    data_dir, uri = own_server
+    stop_service("ferretdb", data_dir)
+    child = textwrap.dedent(f"""
+        import os
+        from epochlog import Tracker
+        tracker = Tracker({uri!r}, database="outage")
+        exp_id = tracker.create_experiment("crashed", 1)
+        for epoch in range(50):
+            tracker.log_epoch(exp_id, epoch, metrics={{"val_loss": 0.5}})
+        print(exp_id, flush=True)
+        os._exit(9)  # dies without closing: the journal is all that is left
+    """)
+    result = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+    exp_id = result.stdout.strip()
+    assert result.returncode == 9 and exp_id, result.stderr
+    journals = list((tmp_path / "journal").rglob("*.journal"))
+    assert len(journals) == 1
+
+    start_service("ferretdb", data_dir)
+    from epochlog.store.journal import sync
+
+    report = sync(MongoStore(uri, database="outage"), journals[0].parent, timeout=60)
+    assert report["sent"] == 51 and report["left"] == 0 and report["refused"] == 0
+    assert not list((tmp_path / "journal").rglob("*.journal"))
+    tracker = Tracker(uri, database="outage", journal=False)
+    assert len(tracker.get_experiment_history(exp_id)["epochs"]) == 50
+    tracker.close()
