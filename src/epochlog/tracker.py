@@ -9,7 +9,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bson import ObjectId
@@ -23,6 +23,9 @@ from .series_buffer import SeriesBuffer
 from .store import Store, open_store
 from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
 from .types import Document, Filter, IdLike, Projection, SortSpec
+
+if TYPE_CHECKING:
+    from .run import Run
 
 BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
                      "start_time", "end_time")
@@ -350,6 +353,15 @@ class Tracker:
     def flush(self) -> None:
         """Write every buffered step point now."""
         self._series.flush()
+
+    def sync(self, timeout: float | None = 60.0) -> bool:
+        """Flush, then wait until every write has reached the store (the journal, if any, is drained).
+
+        Returns False if `timeout` seconds passed first; what is left stays in the journal.
+        """
+        self.flush()
+        drain = getattr(self.store, "flush", None)
+        return bool(drain(timeout)) if drain is not None else True
 
     def __enter__(self) -> Tracker:
         return self

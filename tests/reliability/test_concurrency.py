@@ -29,6 +29,8 @@ def _writer(uri: str, database: str | None, shared_id: str, index: int, errors: 
             tracker.log_epoch(shared_id, 100_000 + epoch, metrics={"writer": index})  # every writer, same epochs
         tracker.save_checkpoint_info(own, EPOCHS - 1, {"val_loss": 0.1}, {"path": "w.pt"}, is_best=True)
         tracker.update_experiment_status(own, "completed")
+        if not tracker.sync(timeout=240):
+            raise AssertionError("the journal did not drain")
         tracker.close()
     except BaseException as error:  # reported to the parent, which fails the test
         errors.put(f"writer {index}: {type(error).__name__}: {error}")
@@ -67,8 +69,7 @@ def test_eight_processes_on_the_mongodb_server(mongo_uri: str, tmp_path: Path, m
     database = f"concurrency_{os.getpid()}"
     tracker = Tracker(mongo_uri, database=database)
     shared = tracker.create_experiment(experiment_name="shared", challenge=1)
-    tracker.flush()
-    tracker.store.flush(30)
+    assert tracker.sync(timeout=60)
     _run_writers(mongo_uri, database, shared)
     _assert_exact_counts(tracker, shared)
     tracker.store.inner.drop_database()

@@ -16,7 +16,7 @@ SRC = str(Path(__file__).parents[2] / "src")
 
 
 def _child(code: str, path: Path) -> subprocess.Popen[str]:
-    script = textwrap.dedent(code).replace("DB_PATH", repr(str(path)))
+    script = code.replace("DB_PATH", repr(str(path)))
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONPATH": SRC})
 
@@ -31,7 +31,7 @@ def _wait_for_epochs(tracker: Tracker, count: int, timeout: float = 30.0) -> str
     raise AssertionError("the child process never logged")
 
 
-CHILD_LOOP = """
+CHILD_LOOP = textwrap.dedent("""
     import time
     from epochlog import Tracker
     tracker = Tracker("sqlite:///" + DB_PATH, heartbeat_interval=0.2)
@@ -39,7 +39,7 @@ CHILD_LOOP = """
         for epoch in range(100_000):
             run.log_epoch(epoch, {"val_loss": 1.0})
             time.sleep(0.02)
-"""
+""")
 
 
 def test_a_killed_writer_is_detected_as_stale_and_marked_failed(tmp_path: Path) -> None:
@@ -73,10 +73,8 @@ def test_a_live_run_that_logs_nothing_keeps_its_heartbeat(tmp_path: Path) -> Non
 def test_sigterm_stops_the_run_and_calls_the_handler_installed_before(tmp_path: Path) -> None:
     path = tmp_path / "term.db"
     marker = tmp_path / "previous-handler-ran"
-    child = _child(f"""
-        import signal
-        signal.signal(signal.SIGTERM, lambda *_: open({str(marker)!r}, "w").close())
-    """ + CHILD_LOOP, path)
+    handler = f"import signal\nsignal.signal(signal.SIGTERM, lambda *_: open({str(marker)!r}, 'w').close())\n"
+    child = _child(handler + CHILD_LOOP, path)
     tracker = Tracker(f"sqlite:///{path}")
     exp_id = _wait_for_epochs(tracker, 3)
     child.send_signal(signal.SIGTERM)

@@ -126,6 +126,20 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards."""
 
+    def check_writes(self, writes: Sequence[Write]) -> None:
+        """Raise what `write` would raise for values no backend may store (size, filters), without I/O.
+
+        The journal calls this before accepting a batch, so a bad write fails in the caller, not later.
+        """
+        from ..documents import check_size
+        from ..query.parse import parse_filter
+
+        for write in writes:
+            if isinstance(write, (Put, Upsert)):
+                check_size(write.document)
+            elif isinstance(write, (Update, Delete)):
+                parse_filter(write.filter)
+
     def find_one(self, collection: str, filter: Filter | None = None, *,
                  projection: Projection | None = None) -> Document | None:
         """The first matching document, or None."""

@@ -22,13 +22,14 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from bson import ObjectId
 
-from ..errors import StoreError, StoreUnavailable
+from ..errors import EpochlogError, StoreUnavailable
 from ..types import Document, Filter, Projection, SortSpec
 from . import journal_codec
 from .base import MetricSeries, Store, Write
@@ -47,7 +48,12 @@ def journal_directory(uri: str, database: str | None = None) -> Path:
     else:
         state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
         root = Path(state) / "epochlog" / "journal"
-    return root / hashlib.sha256(f"{uri}|{database or ''}".encode()).hexdigest()[:16]
+    # Keyed without credentials, so a changed password finds the writes still pending under the old one.
+    return root / hashlib.sha256(f"{redact(uri, keep_user=False)}|{database or ''}".encode()).hexdigest()[:16]
+
+
+class JournalClosed(Exception):
+    """The journal file was closed while the sender still ran (the process is shutting down)."""
 
 
 class JournalFile:
@@ -55,6 +61,7 @@ class JournalFile:
 
     def __init__(self, path: Path, lock: IO[bytes]) -> None:
         self.path = path
+        self.closed = False
         self._lock_handle = lock
         self._guard = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -82,19 +89,19 @@ class JournalFile:
         return cls(path, handle)
 
     def append(self, batch: str) -> None:
-        with self._guard:
+        with self._open():
             self._db.execute("INSERT INTO pending(batch) VALUES(?)", (batch,))
 
     def oldest(self, limit: int) -> list[tuple[int, str]]:
-        with self._guard:
+        with self._open():
             return self._db.execute("SELECT seq, batch FROM pending ORDER BY seq LIMIT ?", (limit,)).fetchall()
 
     def remove_through(self, seq: int) -> None:
-        with self._guard:
+        with self._open():
             self._db.execute("DELETE FROM pending WHERE seq <= ?", (seq,))
 
     def refuse(self, seq: int, batch: str, error: str) -> None:
-        with self._guard:
+        with self._open():
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("INSERT OR REPLACE INTO refused VALUES(?, ?, ?, ?)", (seq, batch, error, time.time()))
             self._db.execute("DELETE FROM pending WHERE seq = ?", (seq,))
@@ -102,15 +109,25 @@ class JournalFile:
 
     def counts(self) -> tuple[int, int]:
         """(pending, refused) rows."""
-        with self._guard:
+        with self._open():
             pending = self._db.execute("SELECT count(*) FROM pending").fetchone()[0]
             refused = self._db.execute("SELECT count(*) FROM refused").fetchone()[0]
         return int(pending), int(refused)
 
+    @contextmanager
+    def _open(self) -> Iterator[None]:
+        with self._guard:
+            if self.closed:
+                raise JournalClosed(str(self.path))
+            yield
+
     def close(self) -> None:
         """Close; delete the file when nothing is left in it."""
+        if self.closed:
+            return
         pending, refused = self.counts()
         with self._guard:
+            self.closed = True
             self._db.close()
         if not pending and not refused:
             for suffix in ("", "-wal", "-shm", ".lock"):
@@ -144,6 +161,7 @@ class JournaledStore(Store):
         self._outage_since: float | None = None
         self._sender = threading.Thread(target=self._run, name="epochlog-journal", daemon=True)
         self._adopt_orphans()
+        self.adopted = self.pending  # writes left by earlier processes, shipped first
         self._sender.start()
         _open_journals.add(self)
 
@@ -152,7 +170,8 @@ class JournaledStore(Store):
     def write(self, writes: Sequence[Write]) -> None:
         if not writes:
             return
-        self._own.append("[" + ",".join(journal_codec.dumps(write) for write in writes) + "]")
+        self.inner.check_writes(writes)  # refuse bad values here, in the caller, not later in the sender
+        self._own.append(journal_codec.dumps_batch(writes))
         self._wake.set()
 
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
@@ -185,9 +204,9 @@ class JournaledStore(Store):
         self._urgent.set()
         self._sender.join(timeout=self.flush_timeout)
         if not drained:
-            pending = sum(journal.counts()[0] for journal in self._journals)
+            pending = self.pending
             log.warning("%d tracker write(s) could not be sent to %s yet; they are kept in %s and will be sent "
-                        "by `epochlog sync` or the next tracker on this store", pending, _redact(self.uri),
+                        "by `epochlog sync` or the next tracker on this store", pending, redact(self.uri),
                         self.directory)
         for journal in self._journals:
             journal.close()
@@ -199,7 +218,23 @@ class JournaledStore(Store):
     @property
     def pending(self) -> int:
         """Tracker calls written to the journal and not yet shipped."""
-        return sum(journal.counts()[0] for journal in self._journals)
+        return self._counts()[0]
+
+    @property
+    def refused(self) -> int:
+        """Tracker calls the target refused, kept in the journals' `refused` tables."""
+        return self._counts()[1]
+
+    def _counts(self) -> tuple[int, int]:
+        pending = refused = 0
+        for journal in list(self._journals):
+            try:
+                journal_pending, journal_refused = journal.counts()
+            except JournalClosed:  # an adopted journal the sender has just emptied and closed
+                continue
+            pending += journal_pending
+            refused += journal_refused
+        return pending, refused
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every journaled write is shipped (or `timeout` seconds pass); True if drained."""
@@ -230,6 +265,8 @@ class JournaledStore(Store):
             self._urgent.clear()
             try:
                 shipped = self._ship_all()
+            except JournalClosed:
+                return
             except StoreUnavailable as error:
                 self._note_outage(error)
                 attempt += 1
@@ -244,7 +281,7 @@ class JournaledStore(Store):
                 continue
             attempt = 0
             if self._outage_since is not None:
-                log.warning("%s is reachable again after %.1f s; journaled writes sent", _redact(self.uri),
+                log.warning("%s is reachable again after %.1f s; journaled writes sent", redact(self.uri),
                             time.monotonic() - self._outage_since)
                 self._outage_since = None
             with self._drained:
@@ -260,27 +297,27 @@ class JournaledStore(Store):
                 self._ship(journal, rows)
                 shipped += len(rows)
             if journal is not self._own:
-                journal.close()
                 self._journals.remove(journal)
+                journal.close()
         return shipped
 
     def _ship(self, journal: JournalFile, rows: list[tuple[int, str]]) -> None:
-        writes = [write for _, batch in rows for write in _batch(batch)]
+        writes = [write for _, batch in rows for write in journal_codec.loads_batch(batch)]
         try:
             self.inner.write(writes)
         except StoreUnavailable:
             raise
-        except StoreError:
+        except EpochlogError:
             # Something in these rows is refused by the target: find which, keep it aside, send the rest.
             for seq, batch in rows:
                 try:
-                    self.inner.write(_batch(batch))
+                    self.inner.write(journal_codec.loads_batch(batch))
                 except StoreUnavailable:
                     raise
-                except StoreError as error:
+                except EpochlogError as error:
                     journal.refuse(seq, batch, str(error))
                     log.error("%s refused a journaled write (kept in %s, table refused): %s",
-                              _redact(self.uri), journal.path, error)
+                              redact(self.uri), journal.path, error)
                 else:
                     journal.remove_through(seq)
             return
@@ -290,34 +327,29 @@ class JournaledStore(Store):
         if self._outage_since is None:
             self._outage_since = time.monotonic()
             log.warning("%s is unreachable (%s); tracker writes are kept in %s and sent when it is back",
-                        _redact(self.uri), str(error).split(",")[0], self._own.path)
+                        redact(self.uri), str(error).split(",")[0], self._own.path)
 
 
-def _batch(text: str) -> list[Write]:
-    import json
-
-    return [journal_codec.loads(json.dumps(entry)) for entry in json.loads(text)]
-
-
-def _redact(uri: str) -> str:
-    """A URI without its password, fit for a log line."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-    return uri
+def redact(uri: str, *, keep_user: bool = True) -> str:
+    """A URI without its password (and, unless `keep_user`, without its user), fit for a log line."""
+    scheme, separator, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return uri
+    credentials, host = authority.rsplit("@", 1)
+    user = f"{credentials.split(':', 1)[0]}:***@" if keep_user else ""
+    return f"{scheme}://{user}{host}{slash}{path}"
 
 
 def sync(inner: Store, directory: Path | None = None, timeout: float | None = None) -> dict[str, Any]:
     """Ship what earlier processes left in the journals of `inner`'s target; report what happened."""
     store = JournaledStore(inner, directory, flush_timeout=timeout or 60.0)
     files = len(store._journals) - 1
-    before = store.pending
     drained = store.flush(timeout)
-    left = store.pending
-    refused = sum(journal.counts()[1] for journal in store._journals)
+    left, refused = store._counts()
     store.close()
-    return {"journals": files, "sent": before - left, "left": left, "refused": refused, "drained": drained}
+    return {"journals": files, "sent": store.adopted - left - refused, "left": left, "refused": refused,
+            "drained": drained}
 
 
 @atexit.register

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from . import json_codec
 from .base import AppendSeries, Delete, Put, Update, Upsert, Write
 
 
-def dumps(write: Write) -> str:
-    """One write as a JSON entry."""
+def dumps_batch(writes: Sequence[Write]) -> str:
+    """A batch of writes as one JSON journal entry."""
+    return json_codec.dumps([_entry(write) for write in writes])
+
+
+def loads_batch(text: str) -> list[Write]:
+    """The writes a journal entry stands for."""
+    return [_write(entry) for entry in json_codec.loads(text)]
+
+
+def _entry(write: Write) -> dict[str, Any]:
+    entry: dict[str, Any]
     if isinstance(write, Put):
         entry = {"op": "put", "collection": write.collection, "document": write.document}
     elif isinstance(write, Upsert):
@@ -25,12 +38,10 @@ def dumps(write: Write) -> str:
                  "values": np.asarray(write.values, dtype="<f8").tobytes(), "bucket_id": write.bucket_id}
     else:
         raise TypeError(f"not a write: {write!r}")
-    return json_codec.dumps(entry)
+    return entry
 
 
-def loads(text: str) -> Write:
-    """The write a journal entry stands for."""
-    entry = json_codec.loads(text)
+def _write(entry: dict[str, Any]) -> Write:
     op = entry["op"]
     if op == "put":
         return Put(entry["collection"], entry["document"])

@@ -29,6 +29,7 @@ from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert
 DEFAULT_DATABASE = "eeg2025"
 _QUERY_ERROR_CODES = {2, 9, 17287, 31253, 31254, 51024, 51091}  # BadValue, FailedToParse, projection errors
 _RACE_RETRIES = 5
+SOCKET_TIMEOUT_MS = 60_000
 
 
 class MongoStore(Store):
@@ -42,13 +43,18 @@ class MongoStore(Store):
         except (mongo_errors.InvalidURI, mongo_errors.ConfigurationError, ValueError) as error:
             raise StoreError(f"invalid MongoDB URI {uri!r}: {error}") from None
         self.database_name = database or parsed.get("database") or DEFAULT_DATABASE
+        options = {key.lower() for key in parsed.get("options", {})}
+        if "serverselectiontimeoutms" not in options:  # the URI's own settings win
+            client_options.setdefault("serverSelectionTimeoutMS", server_selection_timeout_ms)
+        if "sockettimeoutms" not in options:  # a server that hangs is an outage to retry, not a hang
+            client_options.setdefault("socketTimeoutMS", SOCKET_TIMEOUT_MS)
         self._client: pymongo.MongoClient[Document] = pymongo.MongoClient(
-            uri, tz_aware=True, tzinfo=dt.timezone.utc, serverSelectionTimeoutMS=server_selection_timeout_ms,
-            connect=False, **client_options)
+            uri, tz_aware=True, tzinfo=dt.timezone.utc, connect=False, **client_options)
         self._db = self._client[self.database_name]
         self._ready = False
         self._ready_lock = threading.Lock()
         self.portable = False  # True on servers that refuse NaN/inf and nested arrays
+        self.bulk_size = 0  # most operations per bulk write; 0: no limit
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -62,6 +68,8 @@ class MongoStore(Store):
             with _translated():
                 info = self._client.admin.command("buildInfo")
                 self.portable = "ferretdb" in info or "ferretdbVersion" in info
+                # FerretDB 1.x deadlocks when several clients send multi-operation upsert bulks at once.
+                self.bulk_size = 1 if self.portable else 0
                 self._create_indexes()
             self._ready = True
 
@@ -78,6 +86,7 @@ class MongoStore(Store):
     # -- writes ------------------------------------------------------------------------------------
 
     def write(self, writes: Sequence[Write]) -> None:
+        self.check_writes(writes)
         self._prepare()
         batches: list[tuple[str, list[Any]]] = []
         for write in writes:
@@ -86,9 +95,11 @@ class MongoStore(Store):
                 batches[-1][1].append(operation)
             else:
                 batches.append((collection, [operation]))
+        step = self.bulk_size or None
         for collection, operations in batches:
             with _translated():
-                self._bulk_write(collection, operations)
+                for start in range(0, len(operations), step or len(operations)):
+                    self._bulk_write(collection, operations[start:start + step] if step else operations)
 
     def _bulk_write(self, collection: str, operations: list[Any]) -> None:
         """One ordered bulk write; a lost race between two upserts of one natural key is retried.
@@ -135,7 +146,6 @@ class MongoStore(Store):
             body = self._encode({key: value for key, value in write.document.items() if key != "_id"})
             return write.collection, ReplaceOne({key: body.get(key) for key in keys}, body, upsert=True)
         if isinstance(write, Update):
-            parse_filter(write.filter)
             update: dict[str, Any] = {}
             if write.set:
                 update["$set"] = {key: self._encode(value) for key, value in write.set.items()}
@@ -143,7 +153,6 @@ class MongoStore(Store):
                 update["$unset"] = dict.fromkeys(write.unset, "")
             return write.collection, UpdateMany(self._filter(write.filter), update)
         if isinstance(write, Delete):
-            parse_filter(write.filter)
             return write.collection, DeleteMany(self._filter(write.filter))
         raise TypeError(f"not a write: {write!r}")
 
@@ -232,11 +241,13 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except (mongo_errors.ServerSelectionTimeoutError, mongo_errors.AutoReconnect, mongo_errors.ConnectionFailure,
-            mongo_errors.NetworkTimeout, mongo_errors.ExecutionTimeout) as error:
+            mongo_errors.NetworkTimeout, mongo_errors.ExecutionTimeout, mongo_errors.WTimeoutError) as error:
         raise StoreUnavailable(f"MongoDB is unreachable: {error}") from error
     except mongo_errors.DuplicateKeyError as error:
         raise Conflict(str(error)) from error
     except mongo_errors.BulkWriteError as error:
+        if (error.details or {}).get("writeConcernErrors") and not (error.details or {}).get("writeErrors"):
+            raise StoreUnavailable(f"MongoDB did not confirm the write concern: {error.details}") from error
         codes = {item.get("code") for item in (error.details or {}).get("writeErrors", [])}
         if codes == {11000}:
             raise Conflict(str(error.details)) from error

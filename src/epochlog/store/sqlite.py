@@ -20,8 +20,7 @@ from bson import ObjectId
 from .. import schema
 from ..documents import check_size
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
-from ..query.projection import compile_projection
-from ..query.sql import compile_filter, compile_sort, typed_field_sql
+from ..query import compile_filter, compile_projection, compile_sort, register_functions, typed_field_sql
 from ..types import Document, Filter, Projection, SortSpec
 from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
@@ -61,6 +60,7 @@ class SQLiteStore(Store):
 
     def _open(self) -> None:
         db = self._db
+        register_functions(db)
         if self.path != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -108,7 +108,7 @@ class SQLiteStore(Store):
             self._check_open()
             self._retrying(lambda: self._transaction(statements))
 
-    def _transaction(self, statements: list[Callable[[sqlite3.Connection], None]]) -> None:
+    def _transaction(self, statements: list[Callable[[sqlite3.Connection], object]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -120,7 +120,7 @@ class SQLiteStore(Store):
                 db.execute("ROLLBACK")
             raise
 
-    def _statements(self, write: Write) -> Callable[[sqlite3.Connection], None]:
+    def _statements(self, write: Write) -> Callable[[sqlite3.Connection], object]:
         if isinstance(write, AppendSeries):
             return self._append_series(write)
         table = _table(write.collection)
@@ -129,7 +129,7 @@ class SQLiteStore(Store):
             text = _encode_without_id(document)
             sql = f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc"
             args = (str(document["_id"]), text)
-            return lambda db: db.execute(sql, args) and None
+            return lambda db: db.execute(sql, args)
         if isinstance(write, Upsert):
             keys = schema.NATURAL_KEYS.get(table)
             if not keys:
@@ -137,11 +137,11 @@ class SQLiteStore(Store):
             target = ", ".join(index_expression(table, key) for key in keys)
             sql = f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT({target}) DO UPDATE SET doc=excluded.doc"
             args = (str(write.document["_id"]), _encode_without_id(write.document))
-            return lambda db: db.execute(sql, args) and None
+            return lambda db: db.execute(sql, args)
         where, params = self._where(table, write.filter)
         if isinstance(write, Delete):
             sql = f"DELETE FROM {table} WHERE {where}"
-            return lambda db: db.execute(sql, params) and None
+            return lambda db: db.execute(sql, params)
         if isinstance(write, Update):
             return lambda db: self._update(db, table, where, params, write)
         raise TypeError(f"not a write: {write!r}")
@@ -159,7 +159,7 @@ class SQLiteStore(Store):
             changed.append((new_text, row_id))
         db.executemany(f"UPDATE {table} SET doc=? WHERE id=?", changed)
 
-    def _append_series(self, write: AppendSeries) -> Callable[[sqlite3.Connection], None]:
+    def _append_series(self, write: AppendSeries) -> Callable[[sqlite3.Connection], object]:
         steps = np.ascontiguousarray(write.steps, dtype="<i8")
         values = np.ascontiguousarray(write.values, dtype="<f8")
         if len(steps) != len(values):
@@ -169,7 +169,7 @@ class SQLiteStore(Store):
         args = (str(write.bucket_id), str(write.experiment_id), write.name, int(steps.min()), int(steps.max()),
                 len(steps), steps.tobytes(), values.tobytes())
         sql = "INSERT OR REPLACE INTO series VALUES(?, ?, ?, ?, ?, ?, ?, ?)"
-        return lambda db: db.execute(sql, args) and None
+        return lambda db: db.execute(sql, args)
 
     # -- reads -------------------------------------------------------------------------------------
 

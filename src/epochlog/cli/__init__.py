@@ -1,0 +1,14 @@
+"""The `epochlog` command line: one module per command group, all registered on `app`."""
+
+from __future__ import annotations
+
+from . import admin, browse, export, migrate, subjects, sync, ui  # noqa: F401  (registers the commands)
+from .app import app
+
+
+def main() -> None:
+    """The `epochlog` entry point."""
+    app(prog_name="epochlog")
+
+
+__all__ = ["app", "main"]

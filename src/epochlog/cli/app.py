@@ -1,0 +1,232 @@
+"""The `epochlog` command: the typer app, the options every command shares, and the one place errors end.
+
+Exit codes: 0 ok; 1 a user error, reported as one line on stderr (never a traceback); 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, NoReturn
+
+import typer
+from bson import json_util
+from bson.json_util import JSONOptions
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from typer.core import TyperGroup
+
+from ..errors import EpochlogError, QueryError
+from ..store import default_uri
+from ..tracker import Tracker, get_tracker, sort_spec
+
+#: MongoDB Extended JSON, relaxed: {"$oid": ...} ids, {"$date": "<ISO>"} dates, plain numbers otherwise.
+JSON_OPTIONS: JSONOptions = json_util.RELAXED_JSON_OPTIONS.with_options(tz_aware=True)
+
+
+class EpochlogGroup(TyperGroup):
+    """Turns the errors a user can cause into a one-line message and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context (private module)
+        try:
+            return super().invoke(ctx)
+        except EpochlogError as error:
+            fail(str(error))
+        except sqlite3.DatabaseError as error:  # a file that is not an epochlog store, say
+            fail(f"cannot read the store: {error}")
+        except OSError as error:
+            fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+
+
+def fail(message: str) -> NoReturn:
+    """Print `error: message` (one line) on stderr and exit with status 1."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(' '.join(message.split()))}", markup=True, emoji=False)
+    raise typer.Exit(1)
+
+
+app = typer.Typer(
+    cls=EpochlogGroup, name="epochlog", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_show_locals=False, rich_markup_mode="rich",
+    help="Browse, export and import epochlog experiments; run the demo and the dashboard.\n\n"
+         "Every command takes --uri (default: $EPOCHLOG_URI, else sqlite:///epochlog.db).")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"epochlog {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """Browse, export and import epochlog experiments; run the demo and the dashboard."""
+
+
+# -- options shared by commands ----------------------------------------------------------------------
+
+Uri = Annotated[str | None, typer.Option(
+    "--uri", envvar="EPOCHLOG_URI", show_default=False, metavar="URI",
+    help="The store: sqlite:///path.db, a path, or mongodb://host/db. \\[default: $EPOCHLOG_URI, "
+         "else sqlite:///epochlog.db]")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print MongoDB Extended JSON (relaxed) for scripts.")]
+Challenge = Annotated[int | None, typer.Option("--challenge", "-c", metavar="N", help="Only this challenge (1 or 2).")]
+
+
+class Status(str, enum.Enum):
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    stopped = "stopped"
+
+
+StatusOpt = Annotated[list[Status] | None, typer.Option(
+    "--status", "-s", case_sensitive=False, metavar="STATUS",
+    help="Only experiments with this status: running, completed, failed or stopped (repeat for several).")]
+Tag = Annotated[list[str] | None, typer.Option("--tag", "-t", metavar="TAG", help="Only experiments with this tag (repeat: all of them).")]
+Query = Annotated[str | None, typer.Option(
+    "--query", "-q", metavar="JSON",
+    help='A MongoDB filter as JSON, e.g. \'{"config.device": "cuda", "metrics.best_val_loss": {"$lt": 1}}\'; '
+         'Extended JSON ({"$oid": ...}, {"$date": ...}) is understood.')]
+Sort = Annotated[str | None, typer.Option(
+    "--sort", metavar="FIELD", help="Sort by FIELD, descending with a leading '-' or ':desc'; comma-separate several.")]
+
+
+def resolve_uri(uri: str | None) -> str:
+    """The store URI a command uses: --uri, else $EPOCHLOG_URI, else the embedded ./epochlog.db."""
+    return uri or default_uri()
+
+
+@contextlib.contextmanager
+def open_tracker(uri: str | None) -> Iterator[Tracker]:
+    tracker = get_tracker(resolve_uri(uri))
+    try:
+        yield tracker
+    finally:
+        tracker.close()
+
+
+def parse_query(text: str | None) -> dict[str, Any]:
+    """A --query argument as a filter document; QueryError (exit 1) when it is not a JSON object."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = json_util.loads(text, json_options=JSON_OPTIONS)
+    except (ValueError, TypeError) as error:
+        raise QueryError(f"--query is not valid JSON: {error}") from None
+    if not isinstance(value, Mapping):
+        raise QueryError(f"--query must be a JSON object (a MongoDB filter), got {text.strip()!r}")
+    return dict(value)
+
+
+def build_filter(*, challenge: int | None = None, status: list[Status] | None = None, tags: list[str] | None = None,
+                 query: str | None = None) -> dict[str, Any]:
+    """The experiments filter the ls/export options describe, all conditions combined with $and."""
+    conditions: list[dict[str, Any]] = []
+    if challenge is not None:
+        conditions.append({"challenge": challenge})
+    if status:
+        names = [Status(value).value for value in status]
+        conditions.append({"status": names[0]} if len(names) == 1 else {"status": {"$in": names}})
+    if tags:
+        conditions.append({"tags": {"$all": list(tags)}})
+    parsed = parse_query(query)
+    if parsed:
+        conditions.append(parsed)
+    if not conditions:
+        return {}
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def parse_sort(text: str | None, default: list[tuple[str, int]] | None = None) -> list[tuple[str, int]] | None:
+    """'-start_time' / 'metrics.best_val_loss:asc,start_time:desc' as a sort spec."""
+    if text is None or not text.strip():
+        return default
+    pairs: list[tuple[str, int]] = []
+    for part in text.split(","):
+        part = part.strip()
+        direction = 1
+        if part.startswith(("-", "+")):
+            direction, part = (-1 if part[0] == "-" else 1), part[1:]
+        if ":" in part:
+            part, _, word = part.partition(":")
+            if word.lower() not in ("asc", "desc"):
+                raise QueryError(f"--sort: expected FIELD, -FIELD, FIELD:asc or FIELD:desc, got {text!r}")
+            direction = -1 if word.lower() == "desc" else 1
+        if not part:
+            raise QueryError(f"--sort: empty field name in {text!r}")
+        pairs.append((part, direction))
+    return sort_spec(pairs)
+
+
+# -- output ------------------------------------------------------------------------------------------
+
+def console() -> Console:
+    """Standard output (made per command, so tests and pipes get what they redirected)."""
+    return Console(highlight=False, soft_wrap=False, emoji=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False)
+
+
+def to_json(value: Any, *, indent: int | None = 2) -> str:
+    return json_util.dumps(value, json_options=JSON_OPTIONS, indent=indent, ensure_ascii=False)
+
+
+def print_json(value: Any) -> None:
+    """Extended JSON on stdout, unwrapped and uncoloured so scripts can parse it."""
+    typer.echo(to_json(value))
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (when it is a terminal), driven by a `(done, total)` callback."""
+    stderr = err_console()
+    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=stderr, transient=True, disable=not stderr.is_terminal)
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+__all__ = [
+    "JSON_OPTIONS",
+    "AsJson",
+    "Challenge",
+    "EpochlogGroup",
+    "Query",
+    "Sort",
+    "StatusOpt",
+    "Tag",
+    "Uri",
+    "app",
+    "build_filter",
+    "console",
+    "err_console",
+    "fail",
+    "open_tracker",
+    "parse_query",
+    "parse_sort",
+    "print_json",
+    "progress_bar",
+    "resolve_uri",
+    "to_json",
+]
+

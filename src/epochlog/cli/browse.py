@@ -1,0 +1,334 @@
+"""Reading experiments: ls, show, best, compare, history."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+from bson import ObjectId
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import InvalidArgument, NotFound
+from ..tracker import Tracker
+from . import render
+from .app import (
+    AsJson,
+    Challenge,
+    Query,
+    Sort,
+    StatusOpt,
+    Tag,
+    Uri,
+    app,
+    build_filter,
+    console,
+    open_tracker,
+    parse_sort,
+    print_json,
+)
+
+EPOCHS_SHOWN = 12  # `show` prints the last epochs; `history` prints them all
+FIRST_METRICS = ("train_loss", "val_loss", "learning_rate")
+
+Ref = Annotated[str, typer.Argument(metavar="ID", help="An experiment id (24 hex digits) or its exact name.")]
+
+
+def resolve(tracker: Tracker, ref: str) -> ObjectId:
+    """An experiment's id from its id or its (unique) name."""
+    if ObjectId.is_valid(ref):
+        oid = ObjectId(ref)
+        if tracker.count_experiments({"_id": oid}):
+            return oid
+    found = tracker.search_experiments({"experiment_name": ref}, projection={"_id": 1}, limit=2)
+    if not found:
+        raise NotFound(f"no experiment with id or name {ref!r}")
+    if len(found) > 1:
+        count = tracker.count_experiments({"experiment_name": ref})
+        raise InvalidArgument(f"{count} experiments are named {ref!r}: give an id (epochlog ls -q "
+                              f"'{{\"experiment_name\": \"{ref}\"}}')")
+    oid = found[0]["_id"]
+    assert isinstance(oid, ObjectId)
+    return oid
+
+
+@app.command("ls")
+def ls(challenge: Challenge = None, status: StatusOpt = None, tag: Tag = None, query: Query = None,
+       sort: Sort = None,
+       limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="At most this many (0: all).")] = 50,
+       uri: Uri = None, as_json: AsJson = False) -> None:
+    """List experiments, newest first (filter with --challenge/--status/--tag/--query)."""
+    condition = build_filter(challenge=challenge, status=status, tags=tag, query=query)
+    order = parse_sort(sort, [("start_time", -1)])
+    with open_tracker(uri) as tracker:
+        documents = tracker.search_experiments(condition, sort=order, limit=limit or None)
+        total = tracker.count_experiments(condition) if limit and len(documents) == limit else len(documents)
+    if as_json:
+        print_json(documents)
+        return
+    out = console()
+    if not documents:
+        out.print("No experiments match." if condition else "No experiments yet: try `epochlog demo`.")
+        return
+    title = f"{total} experiment{'s' if total != 1 else ''}" + \
+        (f" (showing {len(documents)})" if total > len(documents) else "")
+    metrics = [document.get("metrics") or {} for document in documents]
+    columns: list[tuple[str, bool, list[Any]]] = [
+        ("id", False, [str(d["_id"]) for d in documents]),
+        ("name", False, [str(d.get("experiment_name", "")) for d in documents]),
+        ("ch", True, [render.plain(d.get("challenge")) for d in documents]),
+        ("model", False, [render.plain(render.get_path(d, "model.name")) for d in documents]),
+        ("status", False, [render.status(d.get("status")) for d in documents]),
+        ("val_loss", True, [render.number(m.get("best_val_loss")) for m in metrics]),
+        ("epoch", True, [render.number(m.get("best_epoch")) for m in metrics]),
+        ("started", False, [render.when(d.get("start_time")) for d in documents]),
+        ("tags", False, [", ".join(d.get("tags") or []) for d in documents]),
+    ]
+    table = render.fitted_table(title, out.width, columns,
+                                ["id", "name", "status", "val_loss", "ch", "epoch", "model", "started", "tags"])
+    out.print(table)
+
+
+@app.command("show")
+def show(ref: Ref, uri: Uri = None, as_json: AsJson = False) -> None:
+    """One experiment: overview, config as a tree, summary metrics, last epochs, checkpoints."""
+    with open_tracker(uri) as tracker:
+        history = tracker.get_experiment_history(resolve(tracker, ref))
+        series = tracker.get_metric_names(history["experiment"]["_id"])
+    experiment, epochs, checkpoints = history["experiment"], history["epochs"], history["checkpoints"]
+    if as_json:
+        print_json({**history, "series": series})
+        return
+    out = console()
+    out.print(_overview(experiment, series))
+    trees = [render.tree(part, experiment.get(part) or {}) for part in ("model", "config", "dataset")]
+    if experiment.get("config_raw"):
+        trees.append(render.tree("config_raw (not parsed)", {"text": experiment["config_raw"]}))
+    out.print(Group(*trees))
+    metrics = experiment.get("metrics") or {}
+    if metrics:
+        table = Table(title="Summary metrics", title_justify="left")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name, value in metrics.items():
+            table.add_row(name, render.number(value))
+        out.print(table)
+    if epochs:
+        shown = epochs[-EPOCHS_SHOWN:]
+        title = f"Epochs ({len(epochs)})" + (f", last {len(shown)}: `epochlog history {ref}` shows all"
+                                             if len(shown) < len(epochs) else "")
+        out.print(_epochs_table(shown, experiment, checkpoints, title))
+    else:
+        out.print(Text("No epochs logged.", style="dim"))
+    if checkpoints:
+        out.print(_checkpoints_table(checkpoints))
+    subjects = experiment.get("subject_metrics")
+    if isinstance(subjects, Mapping) and subjects:
+        out.print(Text(f"Per-subject results for {len(subjects)} subjects (see --json).", style="dim"))
+
+
+@app.command("best")
+def best(challenge: Challenge = None,
+         n: Annotated[int, typer.Option("-n", "--top", min=0, help="How many to list.")] = 10,
+         metric: Annotated[str, typer.Option("--metric", "-m", help="Summary metric to rank by (under metrics.).")]
+         = "best_val_loss",
+         maximize: Annotated[bool, typer.Option("--max", help="Higher is better (accuracy); default lower.")] = False,
+         query: Query = None, uri: Uri = None, as_json: AsJson = False) -> None:
+    """The leaderboard: the best completed experiments by a summary metric (NaN and inf never rank)."""
+    field = metric if metric.startswith("metrics.") or "." in metric else f"metrics.{metric}"
+    with open_tracker(uri) as tracker:
+        ranked = tracker.get_best_models(challenge, n, metric=field, mode="max" if maximize else "min",
+                                         filter=build_filter(query=query) or None)
+    if as_json:
+        print_json(ranked)
+        return
+    print_leaderboard(ranked, field, challenge)
+
+
+def print_leaderboard(ranked: Sequence[Mapping[str, Any]], field: str, challenge: int | None) -> None:
+    out = console()
+    scope = f"challenge {challenge}" if challenge is not None else "all challenges"
+    if not ranked:
+        out.print(f"No completed experiment with a finite {field} ({scope}).")
+        return
+    configs = [document.get("config") or {} for document in ranked]
+    metric = field.removeprefix("metrics.")
+    columns: list[tuple[str, bool, list[Any]]] = [
+        ("#", True, [str(rank) for rank in range(1, len(ranked) + 1)]),
+        ("id", False, [str(d["_id"]) for d in ranked]),
+        ("name", False, [str(d.get("experiment_name", "")) for d in ranked]),
+        ("ch", True, [render.plain(d.get("challenge")) for d in ranked]),
+        ("model", False, [render.plain(render.get_path(d, "model.name")) for d in ranked]),
+        (metric, True, [render.number(render.get_path(d, field)) for d in ranked]),
+        ("epoch", True, [render.number(render.get_path(d, "metrics.best_epoch")) for d in ranked]),
+        ("optimizer", False, [render.plain(c.get("optimizer")) for c in configs]),
+        ("lr", True, [render.number(c.get("learning_rate")) for c in configs]),
+        ("batch", True, [render.number(c.get("batch_size")) for c in configs]),
+        ("started", False, [render.when(d.get("start_time")) for d in ranked]),
+    ]
+    table = render.fitted_table(f"Best by {field} ({scope})", out.width, columns,
+                                ["#", "name", metric, "model", "ch", "epoch", "id", "optimizer", "lr", "batch",
+                                 "started"])
+    out.print(table)
+
+
+@app.command("compare")
+def compare(refs: Annotated[list[str], typer.Argument(metavar="ID...", help="Two or more experiment ids or names.")],
+            uri: Uri = None, as_json: AsJson = False) -> None:
+    """Experiments side by side, and the config keys that differ (highlighted)."""
+    if len(refs) < 2:
+        raise typer.BadParameter("give at least two experiments", param_hint="ID...")
+    with open_tracker(uri) as tracker:
+        ids = [resolve(tracker, ref) for ref in refs]
+        documents = tracker.compare_experiments(ids)
+        diff = tracker.config_diff(ids)
+    if as_json:
+        print_json({"experiments": documents, "config_diff": diff})
+        return
+    out = console()
+    table = Table(title="Summary", title_justify="left")
+    table.add_column("")
+    for document in documents:
+        table.add_column(str(document.get("experiment_name", document["_id"])), justify="right")
+    rows: list[tuple[str, list[Any]]] = [
+        ("id", [str(d["_id"]) for d in documents]),
+        ("status", [render.status(d.get("status")) for d in documents]),
+        ("challenge", [render.plain(d.get("challenge")) for d in documents]),
+        ("model", [render.plain(render.get_path(d, "model.name")) for d in documents]),
+        ("started", [render.when(d.get("start_time")) for d in documents]),
+        ("duration", [render.duration(d.get("start_time"), d.get("end_time")) for d in documents]),
+    ]
+    names = list(dict.fromkeys(name for d in documents for name in (d.get("metrics") or {})))
+    for name in names:
+        values = [(d.get("metrics") or {}).get(name) for d in documents]
+        rows.append((f"metrics.{name}", _marked(name, values)))
+    for label, cells in rows:
+        table.add_row(label, *cells)
+    out.print(table)
+    if not diff:
+        out.print("The configs, models and datasets are identical.")
+        return
+    changes = Table(title=f"{len(diff)} config key{'s' if len(diff) != 1 else ''} differ", title_justify="left")
+    changes.add_column("key", style="bold yellow")
+    for document in documents:
+        changes.add_column(str(document.get("experiment_name", document["_id"])), justify="right")
+    for key, values in diff.items():
+        changes.add_row(key, *[Text(render.plain(value), style="yellow") for value in values])
+    out.print(changes)
+
+
+@app.command("history")
+def history(ref: Ref, uri: Uri = None, as_json: AsJson = False) -> None:
+    """Every epoch of an experiment with all its metrics and timings, and loss sparklines."""
+    with open_tracker(uri) as tracker:
+        found = tracker.get_experiment_history(resolve(tracker, ref))
+    experiment, epochs = found["experiment"], found["epochs"]
+    if as_json:
+        print_json(epochs)
+        return
+    out = console()
+    if not epochs:
+        out.print(f"{experiment.get('experiment_name')}: no epochs logged.")
+        return
+    out.print(_epochs_table(epochs, experiment, found["checkpoints"],
+                            f"{experiment.get('experiment_name')} ({experiment['_id']}): {len(epochs)} epochs"))
+    for name in ("train_loss", "val_loss"):
+        line = render.sparkline([(e.get("metrics") or {}).get(name) for e in epochs])
+        if line:
+            out.print(f"{name:>10}  {line}")
+
+
+# -- pieces ------------------------------------------------------------------------------------------
+
+def _overview(experiment: Mapping[str, Any], series: list[str]) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    started, ended = experiment.get("start_time"), experiment.get("end_time")
+    rows: list[tuple[str, Any]] = [
+        ("id", str(experiment["_id"])),
+        ("status", render.status(experiment.get("status"))),
+        ("challenge", render.plain(experiment.get("challenge"))),
+        ("model", render.plain(render.get_path(experiment, "model.name"))),
+        ("started", render.when(started)),
+        ("ended", render.when(ended) if ended else "—"),
+        ("duration", render.duration(started, ended or experiment.get("heartbeat"))),
+        ("tags", ", ".join(experiment.get("tags") or []) or "—"),
+    ]
+    if experiment.get("notes"):
+        rows.append(("notes", experiment["notes"]))
+    if series:
+        rows.append(("step series", ", ".join(series)))
+    error = experiment.get("error")
+    if isinstance(error, Mapping):
+        rows.append(("error", Text(f"{error.get('type', '')}: {error.get('message', '')}", style="red")))
+    legacy = experiment.get("legacy")
+    if isinstance(legacy, Mapping):
+        rows.append(("legacy", f"run {legacy.get('run_id')} of {legacy.get('source')}"))
+        for reason in legacy.get("repairs") or []:
+            rows.append(("", Text(f"repaired: {reason}", style="yellow")))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return Panel(grid, title=str(experiment.get("experiment_name", "")), title_align="left")
+
+
+def _epochs_table(epochs: list[Mapping[str, Any]], experiment: Mapping[str, Any],
+                  checkpoints: list[Mapping[str, Any]], title: str) -> Table:
+    names = list(dict.fromkeys([*(n for n in FIRST_METRICS if any(n in (e.get("metrics") or {}) for e in epochs)),
+                                *(n for e in epochs for n in (e.get("metrics") or {}))]))
+    best_epoch = render.get_path(experiment, "metrics.best_epoch")
+    saved = {c.get("epoch"): c for c in checkpoints}
+    table = Table(title=title, title_justify="left")
+    table.add_column("epoch", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("", no_wrap=True)
+    for epoch in epochs:
+        metrics = epoch.get("metrics") or {}
+        number = epoch.get("epoch")
+        marks = []
+        if number == best_epoch:
+            marks.append("★ best")
+        if number in saved:
+            marks.append("ckpt")
+        table.add_row(str(number), *[render.number(metrics.get(name)) for name in names],
+                      render.number(render.get_path(epoch, "timing.duration_seconds"), 3), " ".join(marks),
+                      style="bold" if number == best_epoch else None)
+    return table
+
+
+def _checkpoints_table(checkpoints: list[Mapping[str, Any]]) -> Table:
+    table = Table(title=f"Checkpoints ({len(checkpoints)})", title_justify="left")
+    for name, justify in (("epoch", "right"), ("val_loss", "right"), ("best", "left"), ("size MB", "right"),
+                          ("checksum", "left"), ("path", "left")):
+        table.add_column(name, justify="right" if justify == "right" else "left")
+    for checkpoint in checkpoints:
+        file = checkpoint.get("file") or {}
+        checksum = str(file.get("checksum") or "—")
+        table.add_row(render.plain(checkpoint.get("epoch")), render.number(render.get_path(checkpoint, "metrics.val_loss")),
+                      "★" if checkpoint.get("is_best") else "", render.number(file.get("size_mb"), 3),
+                      checksum[:19] + ("…" if len(checksum) > 19 else ""), str(file.get("path", "—")))
+    return table
+
+
+def _marked(name: str, values: list[Any]) -> list[Text]:
+    """Cells of one metric across experiments, the best finite value in bold green."""
+    finite = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    higher = any(word in name for word in ("acc", "auc", "f1", "score", "r2", "correlation"))
+    lower = "loss" in name or "nrmse" in name or "error" in name
+    target = (max(finite) if higher else min(finite)) if finite and (higher or lower) and len(finite) > 1 else None
+    cells = []
+    for value in values:
+        cell = render.number(value)
+        if target is not None and value == target:
+            cell.stylize("bold green")
+        cells.append(cell)
+    return cells
+
+
+__all__ = ["best", "compare", "history", "ls", "print_leaderboard", "resolve", "show"]

@@ -1,0 +1,46 @@
+"""ui: serve the dashboard (epochlog.web), on loopback unless a token guards it."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from .app import Uri, app, console, fail, resolve_uri
+
+LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command("ui")
+def ui(host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+       port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8082,
+       token: Annotated[str | None, typer.Option("--token", envvar="EPOCHLOG_UI_TOKEN", show_default=False,
+                                                 help="Require this token (needed off loopback).")] = None,
+       uri: Uri = None) -> None:
+    """Serve the dashboard on http://HOST:PORT until Ctrl-C."""
+    if not is_loopback(host) and not token:
+        fail(f"refusing to serve on {host} without a token: set EPOCHLOG_UI_TOKEN or pass --token "
+             "(or keep the default --host 127.0.0.1)")
+    try:
+        from ..web import serve
+    except ImportError as error:
+        fail(f"the dashboard is not available: {error}")
+    target = resolve_uri(uri)
+    shown = f"[{host}]" if ":" in host else host
+    console().print(f"Dashboard for {target} on http://{shown}:{port}" + (" (token required)" if token else "")
+                    + "  (Ctrl-C to stop)")
+    serve(target, host, port, token or None)
+
+
+__all__ = ["is_loopback", "ui"]

@@ -1,0 +1,293 @@
+"""The JSON API under /api that backs every page. Read-only unless the dashboard runs with a token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from .. import __version__
+from ..diff import differing_keys, flatten
+from ..documents import to_object_id
+from ..errors import InvalidArgument, NotFound
+from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
+from ..tracker import Tracker
+from ..types import Document
+from . import breakdown as subject_breakdown
+from . import listing
+from .downsample import DEFAULT_POINTS, MAX_POINTS, min_max, to_json_values, window
+from .jsonable import DocumentResponse, dumps, jsonable
+from .listing import ListQuery, check_field, is_stale, model_label, split_list
+from .settings import Settings, settings_of
+
+MAX_COMPARE = 10
+MAX_EPOCHS = 10_000
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class NotesBody(BaseModel):
+    notes: str = Field(max_length=100_000)
+
+
+class TagsBody(BaseModel):
+    tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=200)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": ErrorBody, "description": "Bad request"},
+                                           404: {"model": ErrorBody, "description": "Not found"}}
+
+router = APIRouter(prefix="/api", default_response_class=DocumentResponse, responses=ERRORS)
+
+
+def tracker_of(request: Request) -> Tracker:
+    return settings_of(request).tracker
+
+
+TrackerDep = Annotated[Tracker, Depends(tracker_of)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+@router.get("/status", tags=["meta"], summary="What this dashboard serves and whether it is editable")
+def status(settings: SettingsDep) -> DocumentResponse:
+    scheme = settings.tracker.store.uri.split(":", 1)[0]
+    backend = "mongodb" if scheme.startswith("mongodb") else scheme
+    return DocumentResponse({"version": __version__, "backend": backend, "editable": settings.editable,
+                             "stale_after": settings.stale_after})
+
+
+# -- experiments -----------------------------------------------------------------------------------
+
+def list_query(challenge: int | None = None,
+               status: Annotated[list[str] | None, Query(description="a status, or stale")] = None,
+               tag: Annotated[list[str] | None, Query(description="experiments with all these tags")] = None,
+               filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+               sort: Annotated[str, Query(description="any dotted field, e.g. metrics.best_val_loss")] = "start_time",
+               order: Annotated[int, Query(description="1 ascending, -1 descending")] = -1,
+               skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
+               limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT) -> ListQuery:
+    tags = [item for value in tag or [] for item in split_list(value)]
+    return ListQuery(challenge, list(status or []), tags, filter, sort, order, skip, limit).validate()
+
+
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
+
+
+@router.get("/experiments", tags=["experiments"], summary="One page of experiments, filtered and sorted")
+def experiments(query: ListQueryDep, settings: SettingsDep) -> DocumentResponse:
+    return DocumentResponse(listing.list_page(settings.tracker, query, settings.stale_after))
+
+
+@router.get("/facets", tags=["experiments"], summary="Filter choices drawn from the most recent experiments")
+def facets(settings: SettingsDep) -> DocumentResponse:
+    return DocumentResponse(settings.cached("facets", lambda: listing.facets(settings.tracker)))
+
+
+@router.get("/experiments/export", tags=["experiments"], summary="Experiments as CSV or JSON",
+            responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+def export(query: ListQueryDep, settings: SettingsDep,
+           ids: Annotated[str, Query(description="comma-separated ids; empty exports what the filter matches")] = "",
+           format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv") -> Response:
+    documents = listing.export_documents(settings.tracker, split_list(ids), query, settings.stale_after)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    disposition = {"Content-Disposition": f'attachment; filename="experiments-{stamp}.{format}"'}
+    if format == "json":
+        return Response(dumps(jsonable(documents)), media_type="application/json", headers=disposition)
+    return Response(listing.to_csv(documents), media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+@router.get("/experiments/{experiment_id}", tags=["experiments"], summary="One experiment's document")
+def experiment(experiment_id: str, settings: SettingsDep) -> DocumentResponse:
+    document = settings.tracker.get_experiment(experiment_id)
+    return DocumentResponse({"experiment": document, "stale": is_stale(document, _now(), settings.stale_after),
+                             "series": settings.tracker.get_metric_names(document["_id"]),
+                             "editable": settings.editable})
+
+
+@router.get("/experiments/{experiment_id}/epochs", tags=["experiments"],
+            summary="Epochs after a given one (for live updates), with the experiment's current state")
+def epochs(experiment_id: str, settings: SettingsDep,
+           after: Annotated[int, Query(description="only epochs greater than this")] = -1,
+           limit: Annotated[int, Query(ge=1, le=MAX_EPOCHS)] = MAX_EPOCHS) -> DocumentResponse:
+    tracker = settings.tracker
+    eid = to_object_id(experiment_id, "experiment_id")
+    state = tracker.store.find_one(EXPERIMENTS, {"_id": eid},
+                                   projection={"status": 1, "heartbeat": 1, "end_time": 1, "metrics": 1})
+    if state is None:
+        return _not_found(eid)
+    documents = tracker.store.find(EPOCHS, {"experiment_id": eid, "epoch": {"$gt": after}},
+                                   sort=[("epoch", 1)], limit=limit)
+    rows = [{"epoch": d.get("epoch"), "timestamp": d.get("timestamp"),
+             "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
+             "timing": d.get("timing")} for d in documents]
+    current = {"status": state.get("status"), "heartbeat": state.get("heartbeat"), "end_time": state.get("end_time"),
+               "metrics": state.get("metrics", {}), "stale": is_stale(state, _now(), settings.stale_after)}
+    return DocumentResponse({"experiment": current, "epochs": rows, "last_epoch": rows[-1]["epoch"] if rows else after})
+
+
+@router.get("/experiments/{experiment_id}/series", tags=["series"], summary="Names of the step series logged")
+def series_names(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
+    return DocumentResponse({"series": tracker.get_metric_names(experiment_id)})
+
+
+@router.get("/experiments/{experiment_id}/series/{name:path}", tags=["series"],
+            summary="A step series, min/max-downsampled to at most `points` points over [start, end]")
+def series(experiment_id: str, name: str, tracker: TrackerDep,
+           start: Annotated[int | None, Query(description="first step of the view")] = None,
+           end: Annotated[int | None, Query(description="last step of the view")] = None,
+           after: Annotated[int | None, Query(description="only points after this step (live tail)")] = None,
+           points: Annotated[int, Query(ge=4, le=MAX_POINTS)] = DEFAULT_POINTS) -> DocumentResponse:
+    data = tracker.get_metric_series(experiment_id, name)
+    steps, values = data.steps, data.values
+    if after is not None:
+        start = after + 1 if start is None else max(start, after + 1)
+    view_steps, view_values = window(steps, values, start, end)
+    shown_steps, shown_values = min_max(view_steps, view_values, points)
+    return DocumentResponse({
+        "name": name, "total": int(len(steps)), "count": int(len(view_steps)),
+        "downsampled": len(shown_steps) < len(view_steps),
+        "first_step": int(steps[0]) if len(steps) else None, "last_step": int(steps[-1]) if len(steps) else None,
+        "steps": shown_steps.tolist(), "values": to_json_values(np.asarray(shown_values)),
+    })
+
+
+@router.get("/experiments/{experiment_id}/checkpoints", tags=["experiments"],
+            summary="Checkpoints with the best one marked and each file's checksum state")
+def checkpoints(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
+    states = {row["checkpoint_id"]: row["state"] for row in tracker.verify_checkpoints(experiment_id)}
+    eid = to_object_id(experiment_id, "experiment_id")
+    documents = tracker.store.find(CHECKPOINTS, {"experiment_id": eid}, sort=[("epoch", 1)])
+    return DocumentResponse({"checkpoints": [
+        {"id": d["_id"], "epoch": d.get("epoch"), "is_best": bool(d.get("is_best")), "file": d.get("file", {}),
+         "metrics": d.get("metrics", {}), "timestamp": d.get("timestamp"), "state": states.get(d["_id"], "unchecked")}
+        for d in documents]})
+
+
+@router.put("/experiments/{experiment_id}/notes", tags=["editing"], summary="Replace the notes (token needed)")
+def put_notes(experiment_id: str, body: NotesBody, settings: SettingsDep) -> DocumentResponse:
+    settings.tracker.set_notes(experiment_id, body.notes)
+    settings.forget("facets")
+    return DocumentResponse({"notes": settings.tracker.get_experiment(experiment_id).get("notes", "")})
+
+
+@router.put("/experiments/{experiment_id}/tags", tags=["editing"], summary="Replace the tags (token needed)")
+def put_tags(experiment_id: str, body: TagsBody, settings: SettingsDep) -> DocumentResponse:
+    settings.tracker.set_tags(experiment_id, [tag.strip() for tag in body.tags if tag.strip()])
+    settings.forget("facets")
+    return DocumentResponse({"tags": settings.tracker.get_experiment(experiment_id).get("tags", [])})
+
+
+# -- compare, leaderboard, subjects ----------------------------------------------------------------
+
+@router.get("/compare", tags=["compare"], summary="2-10 experiments side by side: summaries, metrics, config diff")
+def compare(settings: SettingsDep,
+            ids: Annotated[str, Query(description="2 to 10 comma-separated experiment ids")]) -> DocumentResponse:
+    wanted = list(dict.fromkeys(split_list(ids)))
+    if not 2 <= len(wanted) <= MAX_COMPARE:
+        raise InvalidArgument(f"compare takes 2 to {MAX_COMPARE} different experiment ids, got {len(wanted)}")
+    documents = settings.tracker.compare_experiments(wanted)
+    beats = {d["_id"]: d.get("heartbeat") for d in settings.tracker.store.find(
+        EXPERIMENTS, {"_id": {"$in": [d["_id"] for d in documents]}}, projection={"heartbeat": 1})}
+    now = _now()
+    parts: list[dict[str, Any]] = [
+        {part: d.get(part) if isinstance(d.get(part), dict) else {} for part in ("config", "model", "dataset")}
+        for d in documents]
+    differing = differing_keys(parts)
+    flats = [flatten(part) for part in parts]
+    keys = sorted({key for flat in flats for key in flat})
+    metric_flats = [flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {} for d in documents]
+    return DocumentResponse({
+        "experiments": [{"id": d["_id"], "experiment_name": d.get("experiment_name"), "status": d.get("status"),
+                         "challenge": d.get("challenge"), "model": model_label(d.get("model")),
+                         "tags": d.get("tags", []), "start_time": d.get("start_time"), "end_time": d.get("end_time"),
+                         "stale": is_stale({**d, "heartbeat": beats.get(d["_id"])}, now, settings.stale_after)}
+                        for d in documents],
+        "config": [{"key": key, "differs": key in differing, "values": [flat.get(key) for flat in flats]}
+                   for key in keys],
+        "metrics": [{"key": key, "values": [flat.get(key) for flat in metric_flats]}
+                    for key in sorted({key for flat in metric_flats for key in flat})],
+    })
+
+
+@router.get("/leaderboard", tags=["leaderboard"],
+            summary="The best completed experiments per challenge by a metric; NaN and missing values never rank")
+def leaderboard(settings: SettingsDep,
+                metric: Annotated[str, Query(description="a dotted field")] = "metrics.best_val_loss",
+                mode: Annotated[str, Query(pattern="^(min|max)$")] = "min",
+                n: Annotated[int, Query(ge=1, le=100)] = 10,
+                challenge: int | None = None) -> DocumentResponse:
+    tracker = settings.tracker
+    check_field(metric, "metric")
+    if challenge is not None:
+        challenges: list[int | None] = [challenge]
+    else:
+        challenges = list(settings.cached("facets", lambda: listing.facets(tracker))["challenges"]) or [None]
+    boards = [_board(tracker, number, metric, mode, n) for number in challenges]
+    return DocumentResponse({"metric": metric, "mode": mode, "boards": boards})
+
+
+@router.get("/subjects", tags=["subjects"], summary="Subjects' metadata, one page at a time")
+def subjects(tracker: TrackerDep,
+             filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+             sort: str = "subject_id", order: Annotated[int, Query(ge=-1, le=1)] = 1,
+             skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> DocumentResponse:
+    check_field(sort, "sort")
+    if order == 0:
+        raise InvalidArgument("order must be 1 or -1")
+    condition = listing.parse_filter_text(filter)
+    rows = tracker.store.find(SUBJECTS, condition, sort=[(sort, order), ("_id", order)], skip=skip, limit=limit)
+    sample = rows or tracker.store.find(SUBJECTS, {}, limit=50)
+    return DocumentResponse({"total": tracker.store.count(SUBJECTS, condition), "skip": skip, "limit": limit,
+                             "attributes": subject_breakdown.subject_attributes(sample),
+                             "rows": [{key: value for key, value in row.items() if key != "_id"} for row in rows]})
+
+
+@router.get("/subjects/breakdown", tags=["subjects"],
+            summary="A per-subject metric grouped by a subject attribute (bands for numbers)")
+def breakdown(tracker: TrackerDep, metric: str | None = None, by: str | None = None,
+              experiment: Annotated[str, Query(description="comma-separated experiment ids; default all")] = "",
+              challenge: int | None = None, bands: Annotated[int, Query(ge=1, le=50)] = 6) -> DocumentResponse:
+    result = subject_breakdown.breakdown(tracker, metric, by, experiment_ids=split_list(experiment),
+                                         challenge=challenge, bands=bands)
+    return DocumentResponse(result)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+_FINITE = {"$gte": -1.7976931348623157e308, "$lte": 1.7976931348623157e308}
+
+
+def _board(tracker: Tracker, challenge: int | None, metric: str, mode: str, n: int) -> Document:
+    """One challenge's leaderboard, and how many completed runs could not rank (NaN, inf or missing)."""
+    best = tracker.get_best_models(challenge, n, metric=metric, mode=mode)
+    scope: Document = {"status": "completed"} if challenge is None else {"status": "completed", "challenge": challenge}
+    rows = [{"rank": index + 1, "id": d["_id"], "experiment_name": d.get("experiment_name"),
+             "model": model_label(d.get("model")), "value": _get(d, metric),
+             "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
+             "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
+    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, scope),
+            "ranked": tracker.store.count(EXPERIMENTS, {"$and": [scope, {metric: _FINITE}]}), "rows": rows}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _get(document: Document, path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _not_found(eid: Any) -> Any:
+    raise NotFound(f"no experiment with id {eid}")

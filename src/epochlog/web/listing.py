@@ -1,0 +1,295 @@
+"""The experiments table: filters, sort and one page of rows from one query with a projection.
+
+Nothing here loads every experiment: a page is one `find` with skip/limit plus one `count`, and the
+filter choices (challenges, tags, metric names) come from the most recent experiments only.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import json_util
+from bson.json_util import JSONOptions
+
+from ..diff import flatten
+from ..documents import to_object_id
+from ..errors import InvalidArgument, QueryError
+from ..schema import EXPERIMENTS, STATUSES
+from ..tracker import Tracker
+from ..types import Document
+from .jsonable import jsonable
+
+ROW_FIELDS = ("experiment_name", "challenge", "status", "model", "tags", "start_time", "end_time", "heartbeat",
+              "metrics", "config", "error.type", "error.message")
+STATUS_CHOICES = (*STATUSES, "stale")
+DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+MAX_SKIP = 1_000_000_000
+MAX_FILTER_DEPTH = 100  # MongoDB's own nesting limit
+FACET_SAMPLE = 1000  # how many recent experiments the filter choices are drawn from
+EXPORT_LIMIT = 50_000
+_JSON_OPTIONS = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
+
+
+@dataclass
+class ListQuery:
+    """What the experiments page asks for: filters, a sort on any dotted field, and a page."""
+
+    challenge: int | None = None
+    status: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    filter: str = ""
+    sort: str = "start_time"
+    order: int = -1
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+
+    def validate(self) -> ListQuery:
+        for status in self.status:
+            if status not in STATUS_CHOICES:
+                raise InvalidArgument(f"status must be one of {', '.join(STATUS_CHOICES)}; got {status!r}")
+        check_field(self.sort, "sort")
+        if self.order not in (1, -1):
+            raise InvalidArgument("order must be 1 or -1")
+        if not 0 <= self.skip <= MAX_SKIP or not 1 <= self.limit <= MAX_LIMIT:
+            raise InvalidArgument(f"skip must be between 0 and {MAX_SKIP} and limit between 1 and {MAX_LIMIT}")
+        return self
+
+    @classmethod
+    def from_params(cls, params: Any) -> ListQuery:
+        """From a page's query string (a Starlette QueryParams); malformed numbers raise InvalidArgument."""
+        query = cls(status=[value for value in params.getlist("status") if value],
+                    tags=[tag for value in params.getlist("tag") for tag in split_list(value)],
+                    filter=params.get("filter", ""), sort=params.get("sort") or "start_time")
+        query.challenge = _int(params.get("challenge"), "challenge")
+        query.order = _int(params.get("order"), "order", -1)
+        query.skip = _int(params.get("skip"), "skip", 0)
+        query.limit = _int(params.get("limit"), "limit", DEFAULT_LIMIT)
+        return query.validate()
+
+    def mongo_filter(self, stale_after: float) -> Document:
+        conditions: list[Document] = []
+        if self.challenge is not None:
+            conditions.append({"challenge": self.challenge})
+        if self.status:
+            plain = [status for status in self.status if status != "stale"]
+            choices: list[Document] = [{"status": {"$in": plain}}] if plain else []
+            if "stale" in self.status:
+                choices.append(stale_filter(stale_after))
+            conditions.append(choices[0] if len(choices) == 1 else {"$or": choices})
+        if self.tags:
+            conditions.append({"tags": {"$all": list(self.tags)}})
+        user = parse_filter_text(self.filter)
+        if user:
+            conditions.append(user)
+        if not conditions:
+            return {}
+        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+    def sort_spec(self) -> list[tuple[str, int]]:
+        spec = [(self.sort, self.order)]
+        if self.sort != "_id":  # a total order, so pages never repeat or skip a row
+            spec.append(("_id", self.order))
+        return spec
+
+
+def check_field(path: Any, what: str) -> str:
+    """A dotted field path a user may sort or rank by."""
+    if not isinstance(path, str) or not path or path.startswith("$") or "" in path.split(".") or "\x00" in path:
+        raise InvalidArgument(f"{what} must be a dotted field path such as metrics.best_val_loss, got {path!r}")
+    return path
+
+
+def split_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def parse_filter_text(text: str) -> Document:
+    """A MongoDB filter typed as JSON (extended JSON's `$oid`/`$date` allowed); '' is no filter."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json_util.loads(text, json_options=_JSON_OPTIONS)
+    except (ValueError, TypeError) as error:
+        raise QueryError(f"the filter is not valid JSON: {error}") from None
+    except RecursionError:
+        raise QueryError(f"the filter is nested deeper than {MAX_FILTER_DEPTH} levels") from None
+    if not isinstance(value, dict):
+        raise QueryError("the filter must be a JSON object such as {\"metrics.best_val_loss\": {\"$lt\": 0.5}}")
+    if _depth(value) > MAX_FILTER_DEPTH:
+        raise QueryError(f"the filter is nested deeper than {MAX_FILTER_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply dicts and lists nest (iteratively, so no input can exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_FILTER_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def stale_filter(stale_after: float) -> Document:
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=stale_after)
+    return {"status": "running", "heartbeat": {"$lt": cutoff}}
+
+
+def is_stale(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> bool:
+    heartbeat = document.get("heartbeat")
+    return document.get("status") == "running" and isinstance(heartbeat, dt.datetime) \
+        and (now - heartbeat).total_seconds() > stale_after
+
+
+def model_label(model: Any) -> str:
+    """A short name for an experiment's model: its name, architecture or type."""
+    if isinstance(model, Mapping):
+        for key in ("name", "architecture", "arch", "type", "class"):
+            if isinstance(model.get(key), str):
+                return str(model[key])
+        return ""
+    return model if isinstance(model, str) else ""
+
+
+def row(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> Document:
+    """One experiment as the table shows it; metrics and config flattened to dotted keys."""
+    error = document.get("error")
+    metrics = document.get("metrics")
+    config = document.get("config")
+    return {
+        "id": str(document["_id"]),
+        "experiment_name": document.get("experiment_name"),
+        "challenge": document.get("challenge"),
+        "status": document.get("status"),
+        "stale": is_stale(document, now, stale_after),
+        "model": model_label(document.get("model")),
+        "tags": document.get("tags") if isinstance(document.get("tags"), list) else [],
+        "start_time": document.get("start_time"),
+        "end_time": document.get("end_time"),
+        "heartbeat": document.get("heartbeat"),
+        "metrics": flatten(metrics) if isinstance(metrics, Mapping) else {},
+        "config": flatten(config) if isinstance(config, Mapping) else {},
+        "error": {key: error.get(key) for key in ("type", "message")} if isinstance(error, Mapping) else None,
+    }
+
+
+def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Document:
+    """One page of the experiments table, with the total count and the columns seen on the page."""
+    started = time.perf_counter()
+    condition = query.mongo_filter(stale_after)
+    documents = tracker.store.find(EXPERIMENTS, condition, projection=dict.fromkeys(ROW_FIELDS, 1),
+                                   sort=query.sort_spec(), skip=query.skip, limit=query.limit)
+    total = tracker.store.count(EXPERIMENTS, condition)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [row(document, now, stale_after) for document in documents]
+    return {
+        "total": total, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
+        "rows": jsonable(rows),
+        "columns": {part: sorted({key for item in rows for key in item[part]}) for part in ("metrics", "config")},
+        "server_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+def facets(tracker: Tracker) -> Document:
+    """Filter choices from the most recent experiments: challenges, tags, metric and config keys."""
+    documents = tracker.store.find(EXPERIMENTS, {}, projection={"challenge": 1, "tags": 1, "metrics": 1, "config": 1},
+                                   sort=[("start_time", -1)], limit=FACET_SAMPLE)
+    challenges = _all_challenges(tracker, {d["challenge"] for d in documents if type(d.get("challenge")) is int})
+    tags = {tag for d in documents if isinstance(d.get("tags"), list) for tag in d["tags"] if isinstance(tag, str)}
+    metric_keys: set[str] = set()
+    config_keys: set[str] = set()
+    for document in documents:
+        if isinstance(document.get("metrics"), Mapping):
+            metric_keys.update(flatten(document["metrics"]))
+        if isinstance(document.get("config"), Mapping):
+            config_keys.update(flatten(document["config"]))
+    return {"challenges": sorted(challenges), "tags": sorted(tags), "statuses": list(STATUS_CHOICES),
+            "metrics": sorted(metric_keys), "config": sorted(config_keys), "sampled": len(documents)}
+
+
+def _all_challenges(tracker: Tracker, seen: set[int], most: int = 100) -> set[int]:
+    """Every challenge number in use: the sampled ones, plus one probe per challenge the sample missed."""
+    found = set(seen)
+    for _ in range(most):
+        extra = tracker.store.find(EXPERIMENTS, {"challenge": {"$nin": sorted(found), "$type": "int"}},
+                                   projection={"challenge": 1}, limit=1)
+        if not extra:
+            break
+        found.add(extra[0]["challenge"])
+    return found
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+def export_documents(tracker: Tracker, ids: Sequence[str], query: ListQuery | None,
+                     stale_after: float) -> list[Document]:
+    """The experiments asked for (by id, in that order; else all matching `query`), without per-subject results."""
+    projection = {"subject_metrics": 0}
+    if ids:
+        object_ids = [to_object_id(value, "ids") for value in ids]
+        found = {d["_id"]: d for d in tracker.store.find(EXPERIMENTS, {"_id": {"$in": object_ids}},
+                                                           projection=projection)}
+        return [found[oid] for oid in object_ids if oid in found]
+    query = query or ListQuery()
+    condition = query.mongo_filter(stale_after)
+    total = tracker.store.count(EXPERIMENTS, condition)
+    if total > EXPORT_LIMIT:
+        raise InvalidArgument(f"{total} experiments match; export at most {EXPORT_LIMIT} at once (narrow the filter)")
+    return tracker.store.find(EXPERIMENTS, condition, projection=projection, sort=query.sort_spec())
+
+
+def to_csv(documents: Sequence[Mapping[str, Any]]) -> str:
+    """One row per experiment, one column per dotted key; lists as JSON; no cell starts a formula."""
+    flats = []
+    for document in documents:
+        flat = flatten(jsonable({key: value for key, value in document.items() if key != "_id"}))
+        flats.append({"id": str(document["_id"]), **flat})
+    first = ["id", "experiment_name", "challenge", "status", "start_time", "end_time"]
+    keys = [key for key in first if any(key in flat for flat in flats)]
+    keys += sorted({key for flat in flats for key in flat} - set(keys))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for flat in flats:
+        writer.writerow([_cell(flat.get(key)) for key in keys])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
+        return "'" + value  # a spreadsheet would run it as a formula
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _int(text: str | None, what: str, default: int | None = None) -> Any:
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidArgument(f"{what} must be an integer, got {text!r}") from None
+
+
+__all__ = ["ListQuery", "export_documents", "facets", "list_page", "row", "to_csv"]
