@@ -88,13 +88,19 @@ def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-def _mapping(document: Mapping[Any, Any], path: str, depth: int, active: set[int]) -> dict[str, Any]:
+def _enter(container: object, path: str, depth: int, active: set[int]) -> int:
+    """Refuse a container nested too deep or containing itself; mark it as being walked."""
     if depth > MAX_DEPTH:
         raise InvalidDocument(f"nesting deeper than {MAX_DEPTH} levels", path)
-    marker = id(document)
+    marker = id(container)
     if marker in active:
         raise InvalidDocument("circular reference", path)
     active.add(marker)
+    return marker
+
+
+def _mapping(document: Mapping[Any, Any], path: str, depth: int, active: set[int]) -> dict[str, Any]:
+    marker = _enter(document, path, depth, active)
     out = {}
     for key, value in document.items():
         check_key(key, path)
@@ -143,12 +149,7 @@ def _value(value: Any, path: str, depth: int, active: set[int]) -> Any:
 
 
 def _sequence(items: Any, path: str, depth: int, active: set[int]) -> list[Any]:
-    if depth > MAX_DEPTH:
-        raise InvalidDocument(f"nesting deeper than {MAX_DEPTH} levels", path)
-    marker = id(items)
-    if marker in active:
-        raise InvalidDocument("circular reference", path)
-    active.add(marker)
+    marker = _enter(items, path, depth, active)
     out = [_value(item, f"{path}.{index}", depth + 1, active) for index, item in enumerate(items)]
     active.discard(marker)
     return out
