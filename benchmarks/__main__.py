@@ -118,7 +118,7 @@ def run_adapter(name: str, args: argparse.Namespace, workdir: Path, uris: dict[s
         for workload in in_process:
             _run(recorder, name, versions, scale, workload, lambda: IN_PROCESS[workload](session))
         _attempt(recorder, name, "close", adapter.close)
-        _discard(adapter)
+        _attempt(recorder, name, "discard", lambda: cls.discard(spec("main")))
     separate: dict[str, Callable[[AdapterSpec, Scale], Iterator[Result]]] = {
         "W5": workers.w5, "M": workers.memory, "T": workers.training}
     for workload in wanted:
@@ -127,11 +127,10 @@ def run_adapter(name: str, args: argparse.Namespace, workdir: Path, uris: dict[s
                 probe = open_adapter(spec("probe"))
                 versions = probe.versions()
                 probe.close()
-                _discard(probe)
+                cls.discard(spec("probe"))
             workload_spec = spec(workload.lower())
             _run(recorder, name, versions, scale, workload, lambda: separate[workload](workload_spec, scale))
-            if hasattr(cls, "discard"):
-                _discard(open_adapter(workload_spec), close=True)
+            _attempt(recorder, name, "discard", lambda: cls.discard(workload_spec))
 
 
 def _run(recorder: Recorder, name: str, versions: dict[str, str], scale: Scale, workload: str,
@@ -149,15 +148,6 @@ def _attempt(recorder: Recorder, name: str, what: str, action: Callable[[], Any]
     except Exception:
         recorder.error(name, what, traceback.format_exc())
         return None
-
-
-def _discard(adapter: Any, close: bool = False) -> None:
-    """Drop a server-side database (the files of embedded stores go with the work directory)."""
-    if close:
-        adapter.close()
-    discard = getattr(adapter, "discard", None)
-    if discard is not None:
-        discard()
 
 
 def start_lag_proxy(uri: str, lag_ms: float) -> tuple[subprocess.Popen[str], str]:

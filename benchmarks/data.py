@@ -39,7 +39,7 @@ class RunData:
 def make_run(index: int, epochs: int, prefix: str = "w1") -> RunData:
     """Run number `index`, the same every time it is asked for."""
     rng = np.random.default_rng(index)
-    config = {
+    config: dict[str, Any] = {
         "model": {"name": MODELS[index % len(MODELS)], "parameters": int(rng.integers(10_000, 3_000_000)),
                   "dropout": round(float(rng.uniform(0, 0.5)), 3), "depth": int(rng.integers(2, 8))},
         "optimizer": {"name": OPTIMIZERS[(index // 4) % len(OPTIMIZERS)],

@@ -148,10 +148,10 @@ def w4(session: Session) -> Iterator[Result]:
 
 def run_names(found: list[Any]) -> list[str]:
     """The run names in an answer, whatever form the adapter returns runs in (to check every peer agrees)."""
-    names = []
+    names: list[str] = []
     for item in found:
         if isinstance(item, dict):
-            names.append(item.get("experiment_name") or item.get("name"))
+            names.append(str(item.get("experiment_name") or item.get("name")))
         else:
             names.append(item.info.run_name)  # an MLflow Run
     return names

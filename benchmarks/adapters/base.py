@@ -89,3 +89,7 @@ class Adapter(ABC):
     @abstractmethod
     def close(self) -> None:
         """Flush and release everything."""
+
+    @classmethod
+    def discard(cls, spec: AdapterSpec) -> None:
+        """Delete what a spec's store holds on a server (embedded files go with the work directory)."""

@@ -13,6 +13,7 @@ from epochlog.store.journal import JournaledStore
 from epochlog.store.mongo import MongoStore
 
 from ._tracker import TrackerAdapter
+from .base import AdapterSpec
 from .monitor import CommandCounter, database_name, server_version
 
 
@@ -49,9 +50,9 @@ class EpochlogMongo(TrackerAdapter):
                 "server": server_version(self.spec.mongodb_uri or "")}
 
 
-    def discard(self) -> None:
-        """Drop this adapter's database (after close)."""
-        store = MongoStore(self.spec.mongodb_uri or "", database=self.mongo.database_name)
+    @classmethod
+    def discard(cls, spec: AdapterSpec) -> None:
+        store = MongoStore(spec.mongodb_uri or "", database=database_name(cls.name, spec.label, spec.options["token"]))
         store.drop_database()
         store.close()
 

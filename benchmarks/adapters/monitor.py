@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 from collections import Counter
 
 from pymongo import monitoring
@@ -35,6 +36,7 @@ def server_version(uri: str) -> str:
     """The server's name and version as buildInfo tells it (FerretDB reports its own version too)."""
     import pymongo
 
+    client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
         info = client.admin.command("buildInfo")
     if "ferretdbVersion" in info:

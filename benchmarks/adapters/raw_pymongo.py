@@ -31,10 +31,11 @@ class RawPymongo(Adapter):
         self.db.points.create_index([("run_id", 1), ("name", 1), ("step", 1)])
 
     def create_run(self, run: RunData) -> ObjectId:
-        document = {"_id": ObjectId(), "name": run.name, "challenge": run.challenge, "status": "running",
+        run_id = ObjectId()
+        document = {"_id": run_id, "name": run.name, "challenge": run.challenge, "status": "running",
                     "start_time": _now(), "end_time": None, "tags": run.tags, "config": run.config, "metrics": {}}
         self.db.runs.insert_one(document)
-        return document["_id"]
+        return run_id
 
     def log_epoch(self, handle: ObjectId, epoch: int, metrics: dict[str, float]) -> None:
         self.db.epochs.replace_one({"run_id": handle, "epoch": epoch},
@@ -80,9 +81,11 @@ class RawPymongo(Adapter):
     def close(self) -> None:
         self.client.close()
 
-    def discard(self) -> None:
-        with pymongo.MongoClient(self.spec.mongodb_uri) as client:
-            client.drop_database(self.db.name)
+    @classmethod
+    def discard(cls, spec: AdapterSpec) -> None:
+        client: pymongo.MongoClient[dict[str, Any]]
+        with pymongo.MongoClient(spec.mongodb_uri) as client:
+            client.drop_database(database_name(cls.name, spec.label, spec.options["token"]))
 
 
 def _now() -> dt.datetime:

@@ -48,6 +48,7 @@ class Tracker:
         self.heartbeat_interval = heartbeat_interval
         self._series = SeriesBuffer(self._write)
         self._known: set[ObjectId] = set()
+        self._known_strings: dict[str, ObjectId] = {}  # ids passed as hex strings, parsed once
         self._last_beat: dict[ObjectId, float] = {}
 
     # -- the seed's API ----------------------------------------------------------------------------
@@ -376,11 +377,17 @@ class Tracker:
             self.store.write(writes)
 
     def _experiment(self, experiment_id: IdLike) -> ObjectId:
+        if type(experiment_id) is str:
+            known = self._known_strings.get(experiment_id)
+            if known is not None:
+                return known
         eid = to_object_id(experiment_id, "experiment_id")
         if eid not in self._known:
             if not self.store.count(EXPERIMENTS, {"_id": eid}):
                 raise NotFound(f"no experiment with id {eid}")
             self._known.add(eid)
+        if type(experiment_id) is str:
+            self._known_strings[experiment_id] = eid
         return eid
 
     def _heartbeat(self, eid: ObjectId, *, force: bool = False) -> list[Write]:

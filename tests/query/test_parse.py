@@ -10,11 +10,30 @@ import pytest
 from bson import ObjectId
 from bson.regex import Regex as BsonRegex
 
+from epochlog import query
 from epochlog.errors import QueryError
 from epochlog.query import parse_filter
 from epochlog.query.parse import (
-    And, Cmp, Const, ElemMatchDoc, ElemMatchValue, Eq, Exists, Field, In, Mod, Nor, Not, Or, Regex, RegexValue,
-    Size, Type, ValueAnd, ValueNot, split_path,
+    And,
+    Cmp,
+    Const,
+    ElemMatchDoc,
+    ElemMatchValue,
+    Eq,
+    Exists,
+    Field,
+    In,
+    Mod,
+    Nor,
+    Not,
+    Or,
+    Regex,
+    RegexValue,
+    Size,
+    Type,
+    ValueAnd,
+    ValueNot,
+    split_path,
 )
 
 UTC = dt.timezone.utc
@@ -54,8 +73,8 @@ def test_logical_operators() -> None:
 def test_regular_expressions_in_every_spelling() -> None:
     expected = Field(("a",), Regex("^x", "im"))
     assert parse_filter({"a": {"$regex": "^x", "$options": "mi"}}) == expected
-    assert parse_filter({"a": re.compile("^x", re.I | re.M)}) == expected
-    assert parse_filter({"a": {"$regex": re.compile("^x", re.I), "$options": "m"}}) == expected
+    assert parse_filter({"a": re.compile("^x", re.IGNORECASE | re.MULTILINE)}) == expected
+    assert parse_filter({"a": {"$regex": re.compile("^x", re.IGNORECASE), "$options": "m"}}) == expected
     assert parse_filter({"a": BsonRegex("^x", "im")}) == expected
     assert parse_filter({"a": {"$in": [re.compile("x"), 1]}}) == Field(("a",), In((RegexValue("x"), 1)))
     assert parse_filter({"a": {"$not": re.compile("x")}}) == Not(Field(("a",), Regex("x")))
@@ -76,7 +95,8 @@ def test_elem_match_value_form_and_query_form() -> None:
 
 
 def test_type_size_mod_operands() -> None:
-    assert parse_filter({"a": {"$type": ["number", 2, 8.0]}}) == Field(("a",), Type(frozenset({"number", "string", "bool"})))
+    types = Type(frozenset({"number", "string", "bool"}))
+    assert parse_filter({"a": {"$type": ["number", 2, 8.0]}}) == Field(("a",), types)
     assert parse_filter({"a": {"$size": 2.0}}) == Field(("a",), Size(2))
     assert parse_filter({"a": {"$mod": [4.5, -1.9]}}) == Field(("a",), Mod(4, -1))  # truncated, as MongoDB 5+
 
@@ -161,3 +181,8 @@ def test_split_path() -> None:
     assert split_path("a'); DROP TABLE t;--") == ("a'); DROP TABLE t;--",)
     with pytest.raises(QueryError, match="must be a string"):
         split_path(5)
+
+
+def test_the_public_names_are_exported_and_sorted() -> None:
+    assert query.__all__ == sorted(query.__all__)
+    assert all(hasattr(query, name) for name in query.__all__)

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from bson import ObjectId
 from bson.regex import Regex as BsonRegex
@@ -156,9 +156,9 @@ class ValueNot:
     test: ValueTest
 
 
-Pred = Union[Eq, Cmp, In, Exists, Regex, Size, Type, Mod, ElemMatchDoc, ElemMatchValue]
-ValueTest = Union[Pred, ValueAnd, ValueNot]
-Node = Union[Const, And, Or, Nor, Not, Field]
+Pred = Eq | Cmp | In | Exists | Regex | Size | Type | Mod | ElemMatchDoc | ElemMatchValue
+ValueTest = Pred | ValueAnd | ValueNot
+Node = Const | And | Or | Nor | Not | Field
 
 # -- operator tables -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..errors import QueryError
 from ..store import json_codec
@@ -36,7 +36,7 @@ class _ElemMatch:
 
 
 _INCLUDE, _EXCLUDE = "include", "exclude"
-_Spec = Union[str, _Slice, _ElemMatch, dict]
+_Spec = str | _Slice | _ElemMatch | dict
 _OMIT = object()
 
 

@@ -19,8 +19,25 @@ from typing import Any
 from ..errors import QueryError
 from ..schema import FieldType
 from .parse import split_path
-from .sql import (DOC, FALSE, TRUE, P, Ref, Route, Row, Sql, _array_index, and_, fmt, is_, join, member_row,
-                  not_, plain_object, typed_field_sql)
+from .sql import (
+    DOC,
+    FALSE,
+    TRUE,
+    P,
+    Ref,
+    Route,
+    Row,
+    Sql,
+    _array_index,
+    and_,
+    fmt,
+    is_,
+    join,
+    member_row,
+    not_,
+    plain_object,
+    typed_field_sql,
+)
 
 #: Ranks in MongoDB's comparison order (an empty array's sort key is `undefined`, below null).
 UNDEFINED, NULL_RANK, NUMBER, STRING, OBJECT, ARRAY, BINARY, OBJECT_ID, BOOL, DATE = range(10)

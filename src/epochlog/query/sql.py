@@ -25,16 +25,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import math
 import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from bson import ObjectId
 
 from ..errors import QueryError
 from ..schema import FieldType
+from ..store import json_codec
 from ..store.json_codec import date_to_millis
 from . import parse as ast
 from .parse import compile_regex, parse_filter
@@ -48,6 +50,7 @@ _JSON_TYPES = ("null", "true", "false", "integer", "real", "text", "array", "obj
 _SAFE_KEY = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but '"' and '\': exact in a JSON path
 _TYPED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_LONG_IN = 32
 _NODES = (ast.Const, ast.And, ast.Or, ast.Nor, ast.Not, ast.Field)
 
 
@@ -57,7 +60,7 @@ _NODES = (ast.Const, ast.And, ast.Or, ast.Nor, ast.Not, ast.Field)
 class Sql:
     """SQL text with the parameters of its `?` placeholders, in order."""
 
-    __slots__ = ("text", "params", "_depth")
+    __slots__ = ("_depth", "params", "text")
 
     def __init__(self, text: str, params: Sequence[Any] = ()) -> None:
         self.text = text
@@ -70,9 +73,11 @@ class Sql:
         if self._depth is None:
             depth = deepest = 0
             for token in _NESTING.findall(self.text):
-                depth += _NESTING_COST.get(token, 0) if token not in (")", "END") else -_NESTING_COST[
-                    "(" if token == ")" else "CASE"]
-                deepest = max(deepest, depth)
+                if token in _NESTING_COST:
+                    depth += _NESTING_COST[token]
+                    deepest = max(deepest, depth)
+                else:
+                    depth -= _NESTING_COST["(" if token == ")" else "CASE"]
             self._depth = deepest
         return self._depth
 
@@ -95,7 +100,7 @@ class P:
         self.value = value
 
 
-Part = Union[Sql, P]
+Part = Sql | P
 _NESTING = re.compile(r"\(|\)|\bCASE\b|\bEND\b")
 _NESTING_COST = {"(": 2, "CASE": 5}
 TRUE, FALSE = Sql("1"), Sql("0")
@@ -203,6 +208,9 @@ class Path:
         return join(" || ", [P(piece) if isinstance(piece, str) else piece for piece in self.pieces])
 
 
+ROOT = Path("$")
+
+
 def json_key(key: str) -> str | None:
     """The JSON path step for `key`, or None if SQLite 3.40's paths cannot spell it exactly."""
     return '."' + key + '"' if _SAFE_KEY.fullmatch(key) else None
@@ -211,11 +219,11 @@ def json_key(key: str) -> str | None:
 class Ref:
     """The value at `path` inside the JSON text `src` (usually `doc`); it may be missing."""
 
-    __slots__ = ("src", "path")
+    __slots__ = ("path", "src")
 
-    def __init__(self, src: Sql, path: Path = Path("$")) -> None:
+    def __init__(self, src: Sql, path: Path | None = None) -> None:
         self.src = src
-        self.path = path
+        self.path = path or ROOT
 
     def _call(self, function: str, path: Path | None = None) -> Sql:
         return fmt(f"{function}({{}}, {{}})", self.src, (path or self.path).sql())
@@ -284,7 +292,7 @@ class Row:
         return self.ref.element(alias)
 
 
-Handle = Union[Ref, Row]
+Handle = Ref | Row
 
 
 def member_row(alias: str) -> Row:
@@ -306,7 +314,7 @@ class Route:
     """The `json_each` tables and conditions a way through a document has gathered so far; conditions
     gathered before the first table stay outside the `EXISTS`, so they are checked first."""
 
-    __slots__ = ("joins", "outer", "inner")
+    __slots__ = ("inner", "joins", "outer")
 
     def __init__(self, joins: tuple[tuple[Sql, str], ...] = (), outer: tuple[Sql, ...] = (),
                  inner: tuple[Sql, ...] = ()) -> None:
@@ -356,7 +364,7 @@ def _typed_value(kind: str, value: Any) -> tuple[bool, Any]:
     """(True, the SQL value) if `value` is in the type bracket of a typed field of `kind`."""
     if kind == "str" and isinstance(value, str):
         return True, value
-    if kind == "int" and isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+    if kind == "int" and isinstance(value, (int, float)) and not isinstance(value, bool) and not _is_nan(value):
         return True, value
     if kind == "bool" and isinstance(value, bool):
         return True, int(value)
@@ -551,7 +559,8 @@ class _Compiler:
         alias = self.alias()
         row = Row(alias, array.element(alias))
         plain = (plain_object(row),) if pred_missing(pred) else ()
-        routes = self.from_object(row.ref, rest, pred, route.join(array.each(), alias).where(is_(row, "object"), *plain))
+        inside = route.join(array.each(), alias).where(is_(row, "object"), *plain)
+        routes = self.from_object(row.ref, rest, pred, inside)
         index = _array_index(rest[0])
         if index is None:
             return routes
@@ -611,8 +620,9 @@ class _Compiler:
         row = Row(alias, value.element(alias))
         if isinstance(pred, ast.ElemMatchValue):
             return {"array": exists(value.each(), alias, self.value_test(row, pred.test))}
-        if isinstance(pred, ast.ElemMatchDoc):
-            return {"array": exists(value.each(), alias, self.node(pred.filter, row))}
+        if isinstance(pred, ast.ElemMatchDoc):  # only elements that are documents or arrays count
+            document = or_(and_(is_(row, "object"), plain_object(row)), is_(row, "array"))
+            return {"array": exists(value.each(), alias, and_(document, self.node(pred.filter, row)))}
         raise QueryError(f"not a predicate: {pred!r}")
 
     def eq(self, value: Handle, operand: Any) -> dict[str, Sql]:
@@ -621,7 +631,7 @@ class _Compiler:
         if isinstance(operand, bool):
             return {"true" if operand else "false": TRUE}
         if isinstance(operand, (int, float)):
-            if operand != operand:
+            if _is_nan(operand):
                 return {"object": fmt("({} IS NOT NULL)", value.tag("numberDouble"))}
             cond = fmt("({} = {})", value.value(), P(operand))
             return {"integer": cond, "real": cond}
@@ -662,7 +672,7 @@ class _Compiler:
         if isinstance(operand, bool):
             return {name: TRUE for name, b in (("true", True), ("false", False)) if _py_cmp(op, b, operand)}
         if isinstance(operand, (int, float)):
-            if operand != operand:
+            if _is_nan(operand):
                 return self.eq(value, operand) if op in ("$gte", "$lte") else {}
             cond = fmt(f"({{}} {_OPS[op]} {{}})", value.value(), P(operand))
             return {"integer": cond, "real": cond}
@@ -685,7 +695,7 @@ class _Compiler:
             tagged = _tagged(operand)
             if isinstance(operand, ast.RegexValue):
                 out.setdefault("text", []).append(_regexp_sql(value.value(), operand))
-            elif isinstance(operand, (int, float)) and not isinstance(operand, bool) and operand == operand:
+            elif isinstance(operand, (int, float)) and not isinstance(operand, bool) and not _is_nan(operand):
                 numbers.append(operand)
             elif isinstance(operand, str):
                 strings.append(operand)
@@ -724,6 +734,10 @@ def _traverses(pred: ast.Pred) -> bool:
     return not isinstance(pred, (ast.Size, ast.ElemMatchDoc, ast.ElemMatchValue))
 
 
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def _array_index(key: str) -> int | None:
     """The array offset a path key names ("0", "12"; not "01": MongoDB compares the text)."""
     if key.isascii() and key.isdigit() and str(int(key)) == key:
@@ -743,10 +757,13 @@ def _tagged(value: Any) -> tuple[str, Any] | None:
 
 
 def _in_sql(x: Sql, values: Sequence[Any]) -> Sql:
+    """`x IN (...)`; a long list is one JSON parameter, whatever SQLite's limit on variables."""
     if not values:
         return FALSE
     if len(values) == 1:
         return fmt("({} = {})", x, P(values[0]))
+    if len(values) > _LONG_IN:
+        return fmt("({} IN (SELECT value FROM json_each({})))", x, P(json_codec.dumps(list(values))))
     return fmt("({} IN (" + ", ".join(["{}"] * len(values)) + "))", x, *(P(value) for value in values))
 
 
@@ -821,6 +838,6 @@ def register_functions(connection: sqlite3.Connection) -> None:
     connection.create_function(REGEXP_FUNCTION, 3, _regexp, deterministic=True)
 
 
-from .sort import compile_sort  # noqa: E402  (sort.py builds on the helpers above)
+from .sort import compile_sort
 
 __all__ = ["compile_filter", "compile_sort", "register_functions", "typed_field_sql"]

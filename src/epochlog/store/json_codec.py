@@ -82,6 +82,11 @@ def _hook(obj: dict[str, Any]) -> Any:
     return obj
 
 
+# One decoder for every document: json.loads(text, object_hook=...) builds a new decoder and scanner on each
+# call, which was a fifth of the time of reading 1,000 epochs (docs/PERFORMANCE.md, W4).
+_decode = json.JSONDecoder(object_hook=_hook).decode
+
+
 def loads(text: str | bytes) -> Any:
     """The normalized document a `dumps` text stands for."""
-    return json.loads(text, object_hook=_hook)
+    return _decode(text if isinstance(text, str) else text.decode("utf-8"))

@@ -15,7 +15,7 @@ import pymongo.errors as mongo_errors
 from bson import ObjectId
 from bson.errors import InvalidDocument as BsonInvalidDocument
 from bson.regex import Regex
-from pymongo import DeleteMany, ReplaceOne, UpdateMany
+from pymongo import DeleteMany, InsertOne, ReplaceOne, UpdateMany
 from pymongo.uri_parser import parse_uri
 
 from .. import schema
@@ -107,6 +107,9 @@ class MongoStore(Store):
         MongoDB reports that race as a duplicate key error; FerretDB 1.x as an InternalError naming the
         UNIQUE constraint, or a reply pymongo cannot read (KeyError 'nModified').
         """
+        if collection == schema.SERIES:
+            self._insert_buckets(operations)
+            return
         for attempt in range(_RACE_RETRIES):
             try:
                 self._db[collection].bulk_write(operations, ordered=True)
@@ -125,6 +128,21 @@ class MongoStore(Store):
                 if attempt == _RACE_RETRIES - 1:
                     raise Conflict("a unique index refused the write") from error
 
+    def _insert_buckets(self, operations: list[Any]) -> None:
+        """Buckets never change once written, so a bucket already there is this very append replayed.
+
+        Inserting rather than upserting by `_id` matters on FerretDB 1.x, whose upserts scan the whole
+        collection (1 ms into an empty one, 60 ms with 200 buckets, 300 ms with 400).
+        """
+        try:
+            self._db[schema.SERIES].bulk_write(operations, ordered=False)
+        except mongo_errors.BulkWriteError as error:
+            if not _only_duplicate_keys(error):
+                raise
+        except mongo_errors.OperationFailure as error:  # FerretDB 1.x names the SQLite constraint instead
+            if "UNIQUE constraint failed" not in str(error):
+                raise
+
     def _operation(self, write: Write) -> tuple[str, Any]:
         if isinstance(write, AppendSeries):
             steps = np.asarray(write.steps, dtype=np.int64)
@@ -135,7 +153,7 @@ class MongoStore(Store):
                         "first_step": int(steps.min()) if len(steps) else 0,
                         "last_step": int(steps.max()) if len(steps) else 0, "count": len(steps),
                         "steps": steps.tolist(), "values": self._encode(values.tolist())}
-            return schema.SERIES, ReplaceOne({"_id": write.bucket_id}, document, upsert=True)
+            return schema.SERIES, InsertOne(document)
         if isinstance(write, Put):
             document = self._encode(write.document)
             return write.collection, ReplaceOne({"_id": document["_id"]}, document, upsert=True)

@@ -6,6 +6,7 @@ database is waited for (then retried) rather than reported, up to `busy_timeout`
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import threading
@@ -131,11 +132,7 @@ class SQLiteStore(Store):
             args = (str(document["_id"]), text)
             return lambda db: db.execute(sql, args)
         if isinstance(write, Upsert):
-            keys = schema.NATURAL_KEYS.get(table)
-            if not keys:
-                raise StoreError(f"collection {table!r} has no natural key to upsert on")
-            target = ", ".join(index_expression(table, key) for key in keys)
-            sql = f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT({target}) DO UPDATE SET doc=excluded.doc"
+            sql = _upsert_sql(table)
             args = (str(write.document["_id"]), _encode_without_id(write.document))
             return lambda db: db.execute(sql, args)
         where, params = self._where(table, write.filter)
@@ -251,6 +248,16 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 0.1)
             except sqlite3.DatabaseError as error:
                 raise StoreError(f"{self.path}: {error}") from error
+
+
+@functools.lru_cache(maxsize=None)
+def _upsert_sql(table: str) -> str:
+    """The statement replacing a document by its natural key (built once per table: it never changes)."""
+    keys = schema.NATURAL_KEYS.get(table)
+    if not keys:
+        raise StoreError(f"collection {table!r} has no natural key to upsert on")
+    target = ", ".join(index_expression(table, key) for key in keys)
+    return f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT({target}) DO UPDATE SET doc=excluded.doc"
 
 
 def _table(collection: str) -> str:
