@@ -444,7 +444,15 @@ class _Compiler:
                 return self.typed_field("id", "oid", pred)
             kind = self.typed.get(dotted)
             if kind is not None:
-                return self.typed_field(typed_field_sql(dotted, kind), kind, pred)
+                # A typed field may hold null (an experiment without a challenge): presence and $type null
+                # look at the JSON type, since the typed expression is NULL for null and missing alike.
+                stored_type = Sql(f"json_type(doc, '$.{dotted}')")
+                if isinstance(pred, ast.Exists):
+                    return fmt("({} IS NOT NULL)", stored_type)
+                typed = self.typed_field(typed_field_sql(dotted, kind), kind, pred)
+                if isinstance(pred, ast.Type) and "null" in pred.names:
+                    return or_(fmt("({} = 'null')", stored_type), typed)
+                return typed
             return or_(*self.from_object(DOC, path, pred, Route()))
         # $elemMatch's element: a document, or an array whose fields are "0", "1", ...
         routes = self.from_object(root.ref, path, pred, Route().where(is_(root, "object"), plain_object(root)))
