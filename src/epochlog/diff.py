@@ -8,6 +8,16 @@ from typing import Any
 _MISSING = object()
 
 
+def get_path(document: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path through nested documents, or None."""
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """`{"a": {"b": 1}}` -> `{"a.b": 1}`; lists stay values."""
     flat: dict[str, Any] = {}

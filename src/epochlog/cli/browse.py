@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..diff import get_path
 from ..errors import InvalidArgument, NotFound
 from ..tracker import Tracker
 from . import render
@@ -81,7 +82,7 @@ def ls(challenge: Challenge = None, status: StatusOpt = None, tag: Tag = None, q
         ("id", False, [str(d["_id"]) for d in documents]),
         ("name", False, [str(d.get("experiment_name", "")) for d in documents]),
         ("ch", True, [render.plain(d.get("challenge")) for d in documents]),
-        ("model", False, [render.plain(render.get_path(d, "model.name")) for d in documents]),
+        ("model", False, [render.plain(get_path(d, "model.name")) for d in documents]),
         ("status", False, [render.status(d.get("status")) for d in documents]),
         ("val_loss", True, [render.number(m.get("best_val_loss")) for m in metrics]),
         ("epoch", True, [render.number(m.get("best_epoch")) for m in metrics]),
@@ -162,9 +163,9 @@ def print_leaderboard(ranked: Sequence[Mapping[str, Any]], field: str, challenge
         ("id", False, [str(d["_id"]) for d in ranked]),
         ("name", False, [str(d.get("experiment_name", "")) for d in ranked]),
         ("ch", True, [render.plain(d.get("challenge")) for d in ranked]),
-        ("model", False, [render.plain(render.get_path(d, "model.name")) for d in ranked]),
-        (metric, True, [render.number(render.get_path(d, field)) for d in ranked]),
-        ("epoch", True, [render.number(render.get_path(d, "metrics.best_epoch")) for d in ranked]),
+        ("model", False, [render.plain(get_path(d, "model.name")) for d in ranked]),
+        (metric, True, [render.number(get_path(d, field)) for d in ranked]),
+        ("epoch", True, [render.number(get_path(d, "metrics.best_epoch")) for d in ranked]),
         ("optimizer", False, [render.plain(c.get("optimizer")) for c in configs]),
         ("lr", True, [render.number(c.get("learning_rate")) for c in configs]),
         ("batch", True, [render.number(c.get("batch_size")) for c in configs]),
@@ -198,7 +199,7 @@ def compare(refs: Annotated[list[str], typer.Argument(metavar="ID...", help="Two
         ("id", [str(d["_id"]) for d in documents]),
         ("status", [render.status(d.get("status")) for d in documents]),
         ("challenge", [render.plain(d.get("challenge")) for d in documents]),
-        ("model", [render.plain(render.get_path(d, "model.name")) for d in documents]),
+        ("model", [render.plain(get_path(d, "model.name")) for d in documents]),
         ("started", [render.when(d.get("start_time")) for d in documents]),
         ("duration", [render.duration(d.get("start_time"), d.get("end_time")) for d in documents]),
     ]
@@ -253,7 +254,7 @@ def _overview(experiment: Mapping[str, Any], series: list[str]) -> Panel:
         ("id", str(experiment["_id"])),
         ("status", render.status(experiment.get("status"))),
         ("challenge", render.plain(experiment.get("challenge"))),
-        ("model", render.plain(render.get_path(experiment, "model.name"))),
+        ("model", render.plain(get_path(experiment, "model.name"))),
         ("started", render.when(started)),
         ("ended", render.when(ended) if ended else "—"),
         ("duration", render.duration(started, ended or experiment.get("heartbeat"))),
@@ -280,7 +281,7 @@ def _epochs_table(epochs: list[Mapping[str, Any]], experiment: Mapping[str, Any]
                   checkpoints: list[Mapping[str, Any]], title: str) -> Table:
     names = list(dict.fromkeys([*(n for n in FIRST_METRICS if any(n in (e.get("metrics") or {}) for e in epochs)),
                                 *(n for e in epochs for n in (e.get("metrics") or {}))]))
-    best_epoch = render.get_path(experiment, "metrics.best_epoch")
+    best_epoch = get_path(experiment, "metrics.best_epoch")
     saved = {c.get("epoch"): c for c in checkpoints}
     table = Table(title=title, title_justify="left")
     table.add_column("epoch", justify="right")
@@ -297,7 +298,7 @@ def _epochs_table(epochs: list[Mapping[str, Any]], experiment: Mapping[str, Any]
         if number in saved:
             marks.append("ckpt")
         table.add_row(str(number), *[render.number(metrics.get(name)) for name in names],
-                      render.number(render.get_path(epoch, "timing.duration_seconds"), 3), " ".join(marks),
+                      render.number(get_path(epoch, "timing.duration_seconds"), 3), " ".join(marks),
                       style="bold" if number == best_epoch else None)
     return table
 
@@ -310,7 +311,7 @@ def _checkpoints_table(checkpoints: list[Mapping[str, Any]]) -> Table:
     for checkpoint in checkpoints:
         file = checkpoint.get("file") or {}
         checksum = str(file.get("checksum") or "—")
-        table.add_row(render.plain(checkpoint.get("epoch")), render.number(render.get_path(checkpoint, "metrics.val_loss")),
+        table.add_row(render.plain(checkpoint.get("epoch")), render.number(get_path(checkpoint, "metrics.val_loss")),
                       "★" if checkpoint.get("is_best") else "", render.number(file.get("size_mb"), 3),
                       checksum[:19] + ("…" if len(checksum) > 19 else ""), str(file.get("path", "—")))
     return table

@@ -134,11 +134,3 @@ def sparkline(values: Sequence[Any]) -> str:
     return "".join(out)
 
 
-def get_path(document: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path, or None."""
-    value: Any = document
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value

@@ -36,6 +36,7 @@ from .sql import (
     member_row,
     not_,
     plain_object,
+    refs_along,
     typed_field_sql,
 )
 
@@ -103,12 +104,7 @@ class _Keys:
         return self.chain(first, path[1:], route)
 
     def chain(self, first: Ref, rest: Sequence[str], route: Route) -> list[Sql]:
-        refs = [first]
-        for key in rest:
-            child = refs[-1].key(key)
-            if child is None:
-                break
-            refs.append(child)
+        refs = refs_along(first, rest)
         not_arrays = [fmt("({} IS NOT 'array')", ref.type()) for ref in refs[:len(rest)]]
         selects: list[Sql] = []
         if len(refs) > len(rest):

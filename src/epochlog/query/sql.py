@@ -295,6 +295,17 @@ class Row:
 Handle = Ref | Row
 
 
+def refs_along(first: Ref, rest: Sequence[str]) -> list[Ref]:
+    """`first` and the value under each next key of `rest`, up to the first key a JSON path cannot name."""
+    refs = [first]
+    for key in rest:
+        child = refs[-1].key(key)
+        if child is None:
+            break
+        refs.append(child)
+    return refs
+
+
 def member_row(alias: str) -> Row:
     """A row found by key among an object's members: its value is read as JSON text of its own."""
     text = Sql(f"CASE WHEN {alias}.type IN ('object', 'array') THEN {alias}.value ELSE 'null' END")
@@ -517,12 +528,7 @@ class _Compiler:
     def chain(self, first: Ref, rest: Sequence[str], pred: ast.Pred, route: Route) -> list[Sql]:
         """Routes from `first` (the value under a path's first key, perhaps missing) on through `rest`:
         the value the keys lead to, the path being missing, or an array at one of the keys."""
-        refs = [first]
-        for key in rest:
-            child = refs[-1].key(key)
-            if child is None:
-                break
-            refs.append(child)
+        refs = refs_along(first, rest)
         missing = pred_missing(pred)
         routes: list[Sql] = []
         arrays: list[Sql] = []

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..diff import differing_keys, flatten
+from ..diff import differing_keys, flatten, get_path
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
@@ -269,7 +269,7 @@ def _board(tracker: Tracker, challenge: int | None, metric: str, mode: str, n: i
     best = tracker.get_best_models(challenge, n, metric=metric, mode=mode)
     scope: Document = {"status": "completed"} if challenge is None else {"status": "completed", "challenge": challenge}
     rows = [{"rank": index + 1, "id": d["_id"], "experiment_name": d.get("experiment_name"),
-             "model": model_label(d.get("model")), "value": _get(d, metric),
+             "model": model_label(d.get("model")), "value": get_path(d, metric),
              "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
              "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
     return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, scope),
@@ -280,13 +280,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _get(document: Document, path: str) -> Any:
-    value: Any = document
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _not_found(eid: Any) -> Any:
