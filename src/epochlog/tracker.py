@@ -47,8 +47,8 @@ class Tracker:
         self.store = store if store is not None else open_store(uri, database=database, journal=journal)
         self.heartbeat_interval = heartbeat_interval
         self._series = SeriesBuffer(self._write)
-        self._known: set[ObjectId] = set()
-        self._known_strings: dict[str, ObjectId] = {}  # ids passed as hex strings, parsed once
+        # experiments known to exist, under their ObjectId and the id strings callers passed (parsed once)
+        self._known: dict[ObjectId | str, ObjectId] = {}
         self._last_beat: dict[ObjectId, float] = {}
 
     # -- the seed's API ----------------------------------------------------------------------------
@@ -87,7 +87,7 @@ class Tracker:
         _check_status(document["status"])
         document = normalize_document(document)
         self._write([Put(EXPERIMENTS, document)])
-        self._known.add(document["_id"])
+        self._known[document["_id"]] = document["_id"]
         self._last_beat[document["_id"]] = time.monotonic()
         return str(document["_id"])
 
@@ -197,7 +197,7 @@ class Tracker:
         document = self.store.find_one(EXPERIMENTS, {"_id": eid})
         if document is None:
             raise NotFound(f"no experiment with id {eid}")
-        self._known.add(eid)
+        self._known[eid] = eid
         return document
 
     def get_experiment_history(self, experiment_id: IdLike) -> dict[str, Any]:
@@ -377,17 +377,14 @@ class Tracker:
             self.store.write(writes)
 
     def _experiment(self, experiment_id: IdLike) -> ObjectId:
-        if type(experiment_id) is str:
-            known = self._known_strings.get(experiment_id)
+        if isinstance(experiment_id, (str, ObjectId)):
+            known = self._known.get(experiment_id)
             if known is not None:
                 return known
         eid = to_object_id(experiment_id, "experiment_id")
-        if eid not in self._known:
-            if not self.store.count(EXPERIMENTS, {"_id": eid}):
-                raise NotFound(f"no experiment with id {eid}")
-            self._known.add(eid)
-        if type(experiment_id) is str:
-            self._known_strings[experiment_id] = eid
+        if eid not in self._known and not self.store.count(EXPERIMENTS, {"_id": eid}):
+            raise NotFound(f"no experiment with id {eid}")
+        self._known[eid] = self._known[experiment_id] = eid
         return eid
 
     def _heartbeat(self, eid: ObjectId, *, force: bool = False) -> list[Write]:

@@ -79,7 +79,9 @@ class MongoStore(Store):
                 self._db[collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
 
     def ensure_indexes(self) -> None:
-        self._prepare()
+        if not self._ready:
+            self._prepare()  # creates them
+            return
         with _translated():
             self._create_indexes()
 
@@ -95,11 +97,11 @@ class MongoStore(Store):
                 batches[-1][1].append(operation)
             else:
                 batches.append((collection, [operation]))
-        step = self.bulk_size or None
         for collection, operations in batches:
+            size = self.bulk_size or len(operations)
             with _translated():
-                for start in range(0, len(operations), step or len(operations)):
-                    self._bulk_write(collection, operations[start:start + step] if step else operations)
+                for start in range(0, len(operations), size):
+                    self._bulk_write(collection, operations[start:start + size])
 
     def _bulk_write(self, collection: str, operations: list[Any]) -> None:
         """One ordered bulk write; a lost race between two upserts of one natural key is retried.
