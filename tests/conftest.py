@@ -13,6 +13,7 @@ import pytest
 from epochlog import Tracker
 from epochlog.store import Store
 from epochlog.store.sqlite import SQLiteStore
+from tests.cli.helpers import Cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "mongo", "mongo-journal"]
@@ -83,3 +84,17 @@ def tracker(store: Store) -> Iterator[Tracker]:
     tracker = Tracker(store=store)
     yield tracker
     tracker.flush()
+
+
+@pytest.fixture
+def uri(tmp_path: Path) -> str:
+    """An embedded store of the test's own, as a URI."""
+    return f"sqlite:///{tmp_path / 'e.db'}"
+
+
+@pytest.fixture
+def cli(uri: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The `epochlog` command line bound to `uri`, with no store or token from the environment."""
+    monkeypatch.delenv("EPOCHLOG_URI", raising=False)
+    monkeypatch.delenv("EPOCHLOG_UI_TOKEN", raising=False)
+    return Cli(uri)

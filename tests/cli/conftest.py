@@ -1,27 +1,11 @@
-"""Each CLI test gets its own embedded store (`--uri sqlite:///<tmp>/e.db`) and a runner bound to it."""
+"""The CLI tests' simulated study (each test's store and runner, `uri` and `cli`, come from tests/conftest.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from epochlog import Tracker
 from epochlog.demo import run_demo
-
-from .helpers import Cli
-
-
-@pytest.fixture
-def uri(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'e.db'}"
-
-
-@pytest.fixture
-def cli(uri: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.delenv("EPOCHLOG_URI", raising=False)
-    monkeypatch.delenv("EPOCHLOG_UI_TOKEN", raising=False)
-    return Cli(uri)
 
 
 @pytest.fixture
