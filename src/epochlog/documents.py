@@ -62,6 +62,17 @@ def normalize_value(value: Any, path: str) -> Any:
     return _value(value, path, 1, set())
 
 
+def array_paths(document: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """The dotted paths, through documents only, at which `document` holds an array (not looking inside)."""
+    found: set[str] = set()
+    for key, value in document.items():
+        if isinstance(value, Mapping):
+            found |= array_paths(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            found.add(prefix + key)
+    return found
+
+
 def check_key(key: Any, path: str) -> str:
     """A key MongoDB accepts in a stored document: a string, no '.', no leading '$', no NUL."""
     if not isinstance(key, str):

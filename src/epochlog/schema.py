@@ -20,6 +20,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
 #: The seed's indexes, exactly, plus those the step series and leaderboards need.
 INDEXES: dict[str, list[IndexSpec]] = {
     EXPERIMENTS: [
+        IndexSpec((("status", 1), ("metrics.best_val_loss", 1))),  # get_best_models' default metric
         IndexSpec((("challenge", 1),)),
         IndexSpec((("status", 1),)),
         IndexSpec((("start_time", -1),)),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from epochlog.documents import normalize_document
+from epochlog.documents import array_paths, normalize_document
 from epochlog.query import compile_filter, compile_projection, compile_sort, register_functions
 from epochlog.store import json_codec
 
@@ -31,6 +31,8 @@ class Table:
     def __init__(self, db: sqlite3.Connection, typed: Mapping[str, str] | None = None) -> None:
         self.db = db
         self.typed = dict(typed or {})
+        self.arrays: set[str] = set()  # as the store's array_paths: where inserted documents hold arrays
+        self.know_arrays = True  # False: compile as if any path might hold an array
         db.execute("CREATE TABLE t (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
     def insert(self, *documents: Mapping[str, Any]) -> list[ObjectId]:
@@ -38,17 +40,21 @@ class Table:
         for document in documents:
             document = normalize_document({"_id": ObjectId(), **document})
             body = {key: value for key, value in document.items() if key != "_id"}
+            self.arrays |= array_paths(body)
             self.db.execute("INSERT INTO t VALUES (?, ?)", (str(document["_id"]), json_codec.dumps(body)))
             ids.append(document["_id"])
         return ids
 
+    def known_arrays(self) -> set[str] | None:
+        return self.arrays if self.know_arrays else None
+
     def where(self, filter: Any) -> tuple[str, list[Any]]:
-        return compile_filter(filter, self.typed)  # type: ignore[arg-type]
+        return compile_filter(filter, self.typed, self.known_arrays())  # type: ignore[arg-type]
 
     def find(self, filter: Any = None, projection: Any = None, sort: Sequence[tuple[str, int]] | None = None,
              skip: int = 0, limit: int = 0) -> list[dict[str, Any]]:
         where, params = self.where(filter)
-        order, order_params = compile_sort(sort, self.typed)  # type: ignore[arg-type]
+        order, order_params = compile_sort(sort, self.typed, self.known_arrays())  # type: ignore[arg-type]
         project = compile_projection(projection)
         sql = f"SELECT id, doc FROM t WHERE {where} ORDER BY {order + ', ' if order else ''}id"
         if limit or skip:

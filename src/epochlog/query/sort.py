@@ -7,13 +7,14 @@ btree key generator) yields several keys -- each element of an array at the end 
 path in each document of an array along it (null for elements that are not documents) -- and a
 document sorts by the smallest of them ascending, the largest descending. Here those keys are the
 rows of a `UNION ALL` of flat selects, one per way through the document, and the key is its first
-row in the sort's direction. Typed fields (and `_id`) sort by their plain, indexable expression.
-The store appends `id` as the final tie-breaker.
+row in the sort's direction. Typed fields (and `_id`) sort by their plain, indexable expression, and
+so does the rank and value of a path under which no document has ever held an array (the store
+tells which). The store appends `id` as the final tie-breaker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ..errors import QueryError
@@ -22,7 +23,9 @@ from .parse import split_path
 from .sql import (
     DOC,
     FALSE,
+    NULL_RANK,
     TRUE,
+    UNDEFINED,
     P,
     Ref,
     Route,
@@ -30,6 +33,7 @@ from .sql import (
     Sql,
     _array_index,
     and_,
+    array_free,
     fmt,
     is_,
     join,
@@ -37,16 +41,18 @@ from .sql import (
     not_,
     plain_object,
     refs_along,
+    scalar_ref,
+    sort_rank,
+    sort_value,
     typed_field_sql,
 )
 
-#: Ranks in MongoDB's comparison order (an empty array's sort key is `undefined`, below null).
-UNDEFINED, NULL_RANK, NUMBER, STRING, OBJECT, ARRAY, BINARY, OBJECT_ID, BOOL, DATE = range(10)
-
-
 def compile_sort(sort: Sequence[tuple[str, int]] | Mapping[str, int] | None,
-                 typed: Mapping[str, FieldType] = {}) -> tuple[str, list[Any]]:
-    """("<ORDER BY body>", params), or ("", []) for no sort."""
+                 typed: Mapping[str, FieldType] = {}, arrays: Collection[str] | None = None,
+                 fixed: Collection[tuple[str, ...]] = ()) -> tuple[str, list[Any]]:
+    """("<ORDER BY body>", params), or ("", []) for no sort. A path that never held an array (see
+    `sql.array_free`) sorts by its plain sort key, which an expression index can serve, and by its
+    value alone if the filter fixes its rank (`sql.fixed_ranks`)."""
     if not sort:
         return "", []
     if isinstance(sort, str):
@@ -67,7 +73,11 @@ def compile_sort(sort: Sequence[tuple[str, int]] | Mapping[str, int] | None,
         elif dotted in typed:
             parts.append(Sql(f"{typed_field_sql(dotted, typed[dotted])} {word}"))
         else:
-            rank, value = _sort_key(keys, word)
+            leaf = scalar_ref(keys) if array_free(keys, arrays) else None
+            if leaf is not None and keys in fixed:
+                parts.append(fmt(f"{{}} {word}", sort_value(leaf)))
+                continue
+            rank, value = (sort_rank(leaf), sort_value(leaf)) if leaf is not None else _sort_key(keys, word)
             parts.append(fmt(f"{{}} {word}, {{}} {word}", rank, value))
     return ", ".join(part.text for part in parts), [param for part in parts for param in part.params]
 
@@ -83,8 +93,8 @@ def _sort_key(keys: Sequence[str], word: str) -> tuple[Sql, Sql]:
             return rank, value
     # the usual case, a scalar at the end of a path through documents: no subquery
     scalar = fmt("({} IS NOT NULL AND {} <> 'array')", leaf.type(), leaf.type())
-    return (fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, _rank(leaf), rank),
-            fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, _value(leaf), value))
+    return (fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, sort_rank(leaf), rank),
+            fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, sort_value(leaf), value))
 
 
 class _Keys:
@@ -110,7 +120,7 @@ class _Keys:
         if len(refs) > len(rest):
             leaf = refs[-1]
             selects.append(_select(route.where(fmt("({} IS NOT 'array')", leaf.type()), *not_arrays),
-                                   _rank(leaf), _value(leaf)))
+                                   sort_rank(leaf), sort_value(leaf)))
             selects += self.leaf_array(leaf, route.where(is_(leaf, "array")))
         else:
             holder = refs[-1]
@@ -126,7 +136,7 @@ class _Keys:
         inner = route.join(obj.each(), alias).where(fmt(f"({alias}.key = {{}})", P(path[0])))
         rest = path[1:]
         if not rest:
-            selects = [_select(inner.where(fmt(f"({alias}.type <> 'array')")), _rank(row), _value(row))]
+            selects = [_select(inner.where(fmt(f"({alias}.type <> 'array')")), sort_rank(row), sort_value(row))]
             selects += self.leaf_array(row.ref, inner.where(is_(row, "array")))
         else:
             selects = self.from_object(row.ref, rest, inner.where(is_(row, "object")))
@@ -140,7 +150,7 @@ class _Keys:
         """An array at the end of the path: a key per element; an empty one sorts as `undefined`."""
         alias = self.alias()
         row = Row(alias, array.element(alias))
-        return [_select(route.join(array.each(), alias), _rank(row), _value(row)),
+        return [_select(route.join(array.each(), alias), sort_rank(row), sort_value(row)),
                 _select(route.where(fmt("({} = 0)", array.length())), Sql(str(UNDEFINED)), Sql("NULL"))]
 
     def through_array(self, array: Ref, rest: Sequence[str], route: Route) -> list[Sql]:
@@ -173,21 +183,3 @@ def _select(route: Route, rank: Sql, value: Sql) -> Sql:
 
 def _null(route: Route) -> Sql:
     return _select(route, Sql(str(NULL_RANK)), Sql("NULL"))
-
-
-def _rank(value: Ref | Row) -> Sql:
-    return fmt(f"CASE {{}} WHEN 'null' THEN {NULL_RANK} WHEN 'integer' THEN {NUMBER} WHEN 'real' THEN {NUMBER} "
-               f"WHEN 'text' THEN {STRING} WHEN 'array' THEN {ARRAY} WHEN 'true' THEN {BOOL} "
-               f"WHEN 'false' THEN {BOOL} WHEN 'object' THEN CASE substr({{}}, 1, 5) "
-               f"WHEN '{{\"$da' THEN {DATE} WHEN '{{\"$oi' THEN {OBJECT_ID} WHEN '{{\"$bi' THEN {BINARY} "
-               f"WHEN '{{\"$nu' THEN {NUMBER} ELSE {OBJECT} END ELSE {NULL_RANK} END",
-               value.type(), value.value())
-
-
-def _value(value: Ref | Row) -> Sql:
-    """The value within its rank: numbers, strings, 0/1, milliseconds, ObjectId hex; NULL for NaN
-    (the lowest number); documents and arrays by their JSON text (see docs/QUERY.md)."""
-    v = value.value()
-    return fmt("CASE WHEN {} = 'object' THEN CASE substr({}, 1, 5) WHEN '{\"$da' THEN {} "
-               "WHEN '{\"$oi' THEN {} WHEN '{\"$nu' THEN NULL ELSE {} END ELSE {} END",
-               value.type(), v, value.tag("date"), value.tag("oid"), v, v)

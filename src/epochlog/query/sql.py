@@ -29,7 +29,7 @@ import math
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -204,8 +204,11 @@ class Path:
             return Path(*self.pieces[:-1], self.pieces[-1] + piece)
         return Path(*self.pieces, piece)
 
-    def sql(self) -> Sql:
-        return join(" || ", [P(piece) if isinstance(piece, str) else piece for piece in self.pieces])
+    def sql(self, literal: bool = False) -> Sql:
+        """The path as SQL: its text pieces as parameters, or as quoted literals (which an index can match)."""
+        def text(piece: str) -> Part:
+            return Sql("'" + piece.replace("'", "''") + "'") if literal else P(piece)
+        return join(" || ", [text(piece) if isinstance(piece, str) else piece for piece in self.pieces])
 
 
 ROOT = Path("$")
@@ -217,16 +220,18 @@ def json_key(key: str) -> str | None:
 
 
 class Ref:
-    """The value at `path` inside the JSON text `src` (usually `doc`); it may be missing."""
+    """The value at `path` inside the JSON text `src` (usually `doc`); it may be missing. A `literal`
+    reference spells its path in the SQL text, so that the expression can match an expression index."""
 
-    __slots__ = ("path", "src")
+    __slots__ = ("literal", "path", "src")
 
-    def __init__(self, src: Sql, path: Path | None = None) -> None:
+    def __init__(self, src: Sql, path: Path | None = None, literal: bool = False) -> None:
         self.src = src
         self.path = path or ROOT
+        self.literal = literal
 
     def _call(self, function: str, path: Path | None = None) -> Sql:
-        return fmt(f"{function}({{}}, {{}})", self.src, (path or self.path).sql())
+        return fmt(f"{function}({{}}, {{}})", self.src, (path or self.path).sql(self.literal))
 
     def type(self) -> Sql:
         return self._call("json_type")
@@ -246,16 +251,16 @@ class Ref:
 
     def key(self, key: str) -> Ref | None:
         step = json_key(key)
-        return None if step is None else Ref(self.src, self.path + step)
+        return None if step is None else Ref(self.src, self.path + step, self.literal)
 
     def index(self, index: int) -> Ref:
-        return Ref(self.src, self.path + f"[{index}]")
+        return Ref(self.src, self.path + f"[{index}]", self.literal)
 
     def element(self, alias: str) -> Ref:
         """The element that row `alias` of `json_each(<this array>)` stands for."""
         # CAST: the key of a row of json_each over an object (which a guard has yet to rule out,
         # SQLite 3.40 evaluating both sides of AND) must still make a valid path
-        return Ref(self.src, self.path + "[" + Sql(f"CAST({alias}.key AS INTEGER)") + "]")
+        return Ref(self.src, self.path + "[" + Sql(f"CAST({alias}.key AS INTEGER)") + "]", self.literal)
 
 
 class Row:
@@ -386,14 +391,93 @@ def _typed_value(kind: str, value: Any) -> tuple[bool, Any]:
     return False, None
 
 
+# -- paths that never held an array ---------------------------------------------------------------
+
+#: Ranks in MongoDB's comparison order (an empty array's sort key is `undefined`, below null).
+UNDEFINED, NULL_RANK, NUMBER, STRING, OBJECT, ARRAY, BINARY, OBJECT_ID, BOOL, DATE = range(10)
+_SCALAR_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
+def array_free(path: Sequence[str], arrays: Collection[str] | None) -> bool:
+    """Whether no stored document has an array at `path` or above it. `arrays` lists the dotted paths
+    (through documents only) where some document of the collection has held an array; None: unknown."""
+    if arrays is None:
+        return False
+    return not any(".".join(path[:i]) in arrays for i in range(1, len(path) + 1))
+
+
+def scalar_ref(path: Sequence[str]) -> Ref | None:
+    """The value at a path of plain keys, spelled literally (see `sort_rank`), or None for other keys."""
+    ref = DOC_LITERAL
+    for key in path:
+        if not _SCALAR_KEY.fullmatch(key):
+            return None
+        ref = Ref(ref.src, ref.path + ('."' + key + '"'), literal=True)
+    return ref
+
+
+def sort_rank(value: Ref | Row) -> Sql:
+    """The rank of the value's type in MongoDB's order (missing ranks as null). With `sort_value`, the
+    sort key of a value that is not an array; over a `scalar_ref`, the expression an index is built on."""
+    return fmt(f"CASE {{}} WHEN 'null' THEN {NULL_RANK} WHEN 'integer' THEN {NUMBER} WHEN 'real' THEN {NUMBER} "
+               f"WHEN 'text' THEN {STRING} WHEN 'array' THEN {ARRAY} WHEN 'true' THEN {BOOL} "
+               f"WHEN 'false' THEN {BOOL} WHEN 'object' THEN CASE substr({{}}, 1, 5) "
+               f"WHEN '{{\"$da' THEN {DATE} WHEN '{{\"$oi' THEN {OBJECT_ID} WHEN '{{\"$bi' THEN {BINARY} "
+               f"WHEN '{{\"$nu' THEN {NUMBER} ELSE {OBJECT} END ELSE {NULL_RANK} END",
+               value.type(), value.value())
+
+
+def sort_value(value: Ref | Row) -> Sql:
+    """The value within its rank: numbers, strings, 0/1, milliseconds, ObjectId hex; NULL for NaN
+    (the lowest number); documents and arrays by their JSON text (see docs/QUERY.md)."""
+    v = value.value()
+    return fmt("CASE WHEN {} = 'object' THEN CASE substr({}, 1, 5) WHEN '{\"$da' THEN {} "
+               "WHEN '{\"$oi' THEN {} WHEN '{\"$nu' THEN NULL ELSE {} END ELSE {} END",
+               value.type(), v, value.tag("date"), value.tag("oid"), v, v)
+
+
+def _key_of(operand: Any) -> tuple[int, Any] | None:
+    """(rank, value within the rank) of an operand, as `sort_rank`/`sort_value` compute them, for the
+    operands whose equality and order MongoDB decides by exactly that pair; None for the others."""
+    if operand is None:
+        return NULL_RANK, None
+    if isinstance(operand, bool):
+        return BOOL, int(operand)
+    if isinstance(operand, (int, float)):
+        return None if _is_nan(operand) else (NUMBER, operand)
+    if isinstance(operand, str):
+        return STRING, operand
+    if isinstance(operand, dt.datetime):
+        return DATE, date_to_millis(operand)
+    if isinstance(operand, ObjectId):
+        return OBJECT_ID, str(operand)
+    return None
+
+
+def fixed_ranks(node: ast.Node, typed: Mapping[str, FieldType] = {},
+                arrays: Collection[str] | None = None) -> frozenset[tuple[str, ...]]:
+    """The paths whose `sort_rank` is the same in every document `node` matches (it compares them with a
+    scalar), for `compile_sort` to leave out: SQLite 3.40 does not see that an equality makes an
+    expression in the ORDER BY constant, and would sort what an index already returns in order."""
+    if isinstance(node, ast.And):
+        return frozenset().union(*(fixed_ranks(child, typed, arrays) for child in node.children))
+    if (isinstance(node, ast.Field) and isinstance(node.pred, (ast.Eq, ast.Cmp)) and _key_of(node.pred.value)
+            and ".".join(node.path) not in typed and array_free(node.path, arrays) and scalar_ref(node.path)):
+        return frozenset([node.path])
+    return frozenset()
+
+
 # -- the compiler ----------------------------------------------------------------------------------
 
 
-def compile_filter(filter: Mapping[str, Any] | ast.Node | None,
-                   typed: Mapping[str, FieldType] = {}) -> tuple[str, list[Any]]:
-    """("<SQL boolean expression over id and doc>", params) for a filter; "1" when it is empty."""
+def compile_filter(filter: Mapping[str, Any] | ast.Node | None, typed: Mapping[str, FieldType] = {},
+                   arrays: Collection[str] | None = None) -> tuple[str, list[Any]]:
+    """("<SQL boolean expression over id and doc>", params) for a filter; "1" when it is empty.
+
+    `arrays` (see `array_free`) lets paths that never held an array compile to a plain comparison of
+    their sort key, which expression indexes serve; without it every path may meet arrays."""
     node = filter if isinstance(filter, _NODES) else parse_filter(filter)  # type: ignore[arg-type]
-    sql = _Compiler(typed).node(node, None)
+    sql = _Compiler(typed, arrays).node(node, None)
     if len(sql.text) > MAX_SQL_LENGTH:
         raise QueryError(f"the filter compiles to {len(sql.text)} characters of SQL: too complex for the "
                          "embedded store (long paths through arrays, nested $elemMatch)")
@@ -420,11 +504,13 @@ def _check(sql: Sql) -> None:
 
 
 DOC = Ref(Sql("doc"))
+DOC_LITERAL = Ref(Sql("doc"), literal=True)
 
 
 class _Compiler:
-    def __init__(self, typed: Mapping[str, FieldType]) -> None:
+    def __init__(self, typed: Mapping[str, FieldType], arrays: Collection[str] | None = None) -> None:
         self.typed = typed
+        self.arrays = arrays
         self._aliases = 0
 
     def alias(self) -> str:
@@ -464,6 +550,9 @@ class _Compiler:
                 if isinstance(pred, ast.Type) and "null" in pred.names:
                     return or_(fmt("({} = 'null')", stored_type), typed)
                 return typed
+            leaf = scalar_ref(path) if array_free(path, self.arrays) else None
+            if leaf is not None:
+                return self.scalar_field(leaf, pred)
             return or_(*self.from_object(DOC, path, pred, Route()))
         # $elemMatch's element: a document, or an array whose fields are "0", "1", ...
         routes = self.from_object(root.ref, path, pred, Route().where(is_(root, "object"), plain_object(root)))
@@ -515,6 +604,22 @@ class _Compiler:
         if isinstance(pred, ast.Mod):
             return fmt("({} % {} = {})", x, P(pred.divisor), P(pred.remainder)) if kind == "int" else FALSE
         return FALSE  # $size, $elemMatch: a typed field is never an array
+
+    # -- paths that never held an array -------------------------------------------------------------
+
+    def scalar_field(self, leaf: Ref, pred: ast.Pred) -> Sql:
+        """`pred` on a value that is never an array: equality and order with a scalar compare the sort
+        key (`sort_rank`, `sort_value`), which an index on that key serves; the rest as for one value."""
+        key = _key_of(pred.value) if isinstance(pred, (ast.Eq, ast.Cmp)) else None
+        if key is None:
+            missing = (fmt("({} IS NULL)", leaf.type()),) if pred_missing(pred) else ()
+            return or_(self.single(leaf, pred), *missing)
+        rank, value = key
+        op = "=" if isinstance(pred, ast.Eq) else _OPS[pred.op]  # type: ignore[union-attr]
+        same_rank = fmt(f"({{}} = {rank})", sort_rank(leaf))
+        if rank == NULL_RANK:  # null and missing: equal to null, and neither above nor below it
+            return same_rank if op in ("=", ">=", "<=") else FALSE
+        return and_(same_rank, fmt(f"({{}} {op} {{}})", sort_value(leaf), P(value)))
 
     # -- routes through a document -----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,34 +19,56 @@ import numpy as np
 from bson import ObjectId
 
 from .. import schema
-from ..documents import check_size
+from ..documents import array_paths, check_size
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
-from ..query import compile_filter, compile_projection, compile_sort, register_functions, typed_field_sql
+from ..query import (
+    compile_filter,
+    compile_projection,
+    compile_sort,
+    parse_filter,
+    register_functions,
+    typed_field_sql,
+)
+from ..query.sql import fixed_ranks, scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, Projection, SortSpec
 from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .updates import apply_update
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the array_paths table; untyped fields indexed by their sort key
 T = TypeVar("T")
+_ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
+_MAX_PLANS = 256
 
 
-def index_expression(collection: str, path: str) -> str:
-    """The SQL expression an index (and the compiled filters) use for a document field."""
+def index_columns(collection: str, path: str) -> list[str]:
+    """The SQL expressions an index has for a document field, as the compiled filters and sorts spell
+    them: a typed field's value; another field's sort key (rank, value), which serves filters and
+    sorts on it as long as no document holds an array there."""
     kind = schema.TYPED_FIELDS.get(collection, {}).get(path)
     if kind is not None:
-        return typed_field_sql(path, kind)
-    return "json_extract(doc, '$." + ".".join(f'"{part}"' for part in path.split(".")) + "')"
+        return [typed_field_sql(path, kind)]
+    ref = scalar_ref(path.split("."))
+    if ref is None:
+        raise StoreError(f"cannot index {collection}.{path}: index paths are dotted identifiers")
+    return [sort_rank(ref).text, sort_value(ref).text]
 
 
 class SQLiteStore(Store):
-    """Documents in `<collection>(id TEXT PRIMARY KEY, doc TEXT)`; step series in packed buckets."""
+    """Documents in `<collection>(id TEXT PRIMARY KEY, doc TEXT)`; step series in packed buckets.
+
+    `array_paths` records, per collection, every dotted path at which a written document has held an
+    array (rows are never removed). Queries read it in the same snapshot as the documents, so paths
+    that never held one compile to plain, indexable comparisons (`query.sql.array_free`).
+    """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 120.0) -> None:
         self.path = str(path)
         self.uri = "sqlite:///" + self.path
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
+        self._recorded: set[tuple[str, str]] = set()  # array paths known to be in array_paths
+        self._plans: dict[Any, tuple[str, tuple[Any, ...]]] = {}  # compiled queries
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -71,19 +93,45 @@ class SQLiteStore(Store):
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for collection in schema.COLLECTIONS:
-                    if collection != schema.SERIES:
-                        db.execute(f"CREATE TABLE IF NOT EXISTS {collection} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
-                db.execute("""CREATE TABLE IF NOT EXISTS series (
-                    id TEXT PRIMARY KEY, experiment_id TEXT NOT NULL, name TEXT NOT NULL,
-                    first_step INTEGER NOT NULL, last_step INTEGER NOT NULL, count INTEGER NOT NULL,
-                    steps BLOB NOT NULL, "values" BLOB NOT NULL)""")
-                self._create_indexes()
+                version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+                if version == 1:
+                    self._upgrade_from_1()
+                elif version == 0:
+                    self._create_tables()
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _create_tables(self) -> None:
+        db = self._db
+        for collection in schema.COLLECTIONS:
+            if collection != schema.SERIES:
+                db.execute(f"CREATE TABLE IF NOT EXISTS {collection} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+        db.execute("""CREATE TABLE IF NOT EXISTS series (
+            id TEXT PRIMARY KEY, experiment_id TEXT NOT NULL, name TEXT NOT NULL,
+            first_step INTEGER NOT NULL, last_step INTEGER NOT NULL, count INTEGER NOT NULL,
+            steps BLOB NOT NULL, "values" BLOB NOT NULL)""")
+        db.execute("""CREATE TABLE IF NOT EXISTS array_paths (
+            collection TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (collection, path)) WITHOUT ROWID""")
+        self._create_indexes()
+
+    def _upgrade_from_1(self) -> None:
+        """Schema 1 had no array_paths and indexed untyped fields by json_extract: record the arrays
+        of every stored document and rebuild the indexes."""
+        db = self._db
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+        for name in names:
+            db.execute(f'DROP INDEX "{name}"')
+        self._create_tables()
+        for collection in schema.COLLECTIONS:
+            if collection == schema.SERIES:
+                continue
+            for (text,) in db.execute(f"SELECT doc FROM {collection} WHERE instr(doc, '[')").fetchall():
+                paths = array_paths(json_codec.loads(text))
+                db.executemany("INSERT OR IGNORE INTO array_paths VALUES (?, ?)",
+                               [(collection, path) for path in paths])
 
     def _create_indexes(self) -> None:
         for collection, specs in schema.INDEXES.items():
@@ -91,8 +139,9 @@ class SQLiteStore(Store):
                 if collection == schema.SERIES:
                     columns = ", ".join(field for field, _ in spec.keys)
                 else:
-                    columns = ", ".join(index_expression(collection, field) + (" DESC" if direction < 0 else "")
-                                        for field, direction in spec.keys)
+                    columns = ", ".join(column + (" DESC" if direction < 0 else "")
+                                        for field, direction in spec.keys
+                                        for column in index_columns(collection, field))
                 unique = "UNIQUE " if spec.unique else ""
                 name = f"{collection}__{spec.name}".replace(".", "_").replace("-", "m")
                 self._db.execute(f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {collection} ({columns})")
@@ -104,46 +153,51 @@ class SQLiteStore(Store):
     # -- writes ------------------------------------------------------------------------------------
 
     def write(self, writes: Sequence[Write]) -> None:
-        statements = [self._statements(write) for write in writes]  # encode (and refuse) before locking
+        arrays: set[tuple[str, str]] = set()  # (collection, path) of the arrays the batch writes
+        statements = [self._statements(write, arrays) for write in writes]  # encode (and refuse) before locking
         with self._lock:
             self._check_open()
-            self._retrying(lambda: self._transaction(statements))
+            self._retrying(lambda: self._transaction(statements, arrays))
 
-    def _transaction(self, statements: list[Callable[[sqlite3.Connection], object]]) -> None:
+    def _transaction(self, statements: list[Callable[[sqlite3.Connection], object]],
+                     arrays: set[tuple[str, str]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements:
                 statement(db)
+            new = arrays - self._recorded
+            if new:
+                db.executemany("INSERT OR IGNORE INTO array_paths VALUES (?, ?)", sorted(new))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._recorded |= new
 
-    def _statements(self, write: Write) -> Callable[[sqlite3.Connection], object]:
+    def _statements(self, write: Write, arrays: set[tuple[str, str]]) -> Callable[[sqlite3.Connection], object]:
         if isinstance(write, AppendSeries):
             return self._append_series(write)
         table = _table(write.collection)
-        if isinstance(write, Put):
+        if isinstance(write, (Put, Upsert)):
             document = write.document
             text = _encode_without_id(document)
-            sql = f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc"
+            if "[" in text:
+                arrays.update((table, path) for path in array_paths(document))
+            sql = _upsert_sql(table) if isinstance(write, Upsert) else _put_sql(table)
             args = (str(document["_id"]), text)
-            return lambda db: db.execute(sql, args)
-        if isinstance(write, Upsert):
-            sql = _upsert_sql(table)
-            args = (str(write.document["_id"]), _encode_without_id(write.document))
             return lambda db: db.execute(sql, args)
         where, params = self._where(table, write.filter)
         if isinstance(write, Delete):
             sql = f"DELETE FROM {table} WHERE {where}"
             return lambda db: db.execute(sql, params)
         if isinstance(write, Update):
-            return lambda db: self._update(db, table, where, params, write)
+            return lambda db: self._update(db, table, where, params, write, arrays)
         raise TypeError(f"not a write: {write!r}")
 
-    def _update(self, db: sqlite3.Connection, table: str, where: str, params: list[Any], write: Update) -> None:
+    def _update(self, db: sqlite3.Connection, table: str, where: str, params: list[Any], write: Update,
+                arrays: set[tuple[str, str]]) -> None:
         rows = db.execute(f"SELECT id, doc FROM {table} WHERE {where}", params).fetchall()
         changed = []
         for row_id, text in rows:
@@ -153,6 +207,8 @@ class SQLiteStore(Store):
                 raise InvalidDocument("the _id of a document cannot be changed", "_id")
             new_text = json_codec.dumps(document)
             check_size(document, len(new_text))
+            if "[" in new_text:
+                arrays.update((table, path) for path in array_paths(document))
             changed.append((new_text, row_id))
         db.executemany(f"UPDATE {table} SET doc=? WHERE id=?", changed)
 
@@ -173,15 +229,21 @@ class SQLiteStore(Store):
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
         table = _table(collection)
-        where, params = self._where(table, filter)
-        order, order_params = compile_sort(sort, schema.TYPED_FIELDS.get(table, {}))
         project = compile_projection(projection)
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
-        sql = f"SELECT id, doc FROM {table} WHERE {where} ORDER BY {order + ', ' if order else ''}id"
-        if limit or skip:
-            sql += f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
-        rows = self._read(sql, params + order_params)
+
+        def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
+            typed = schema.TYPED_FIELDS.get(table, {})
+            node = parse_filter(filter)
+            where, params = compile_filter(node, typed, arrays)
+            order, order_params = compile_sort(sort, typed, arrays, fixed_ranks(node, typed, arrays))
+            sql = f"SELECT id, doc FROM {table} WHERE {where} ORDER BY {order + ', ' if order else ''}id"
+            if limit or skip:
+                sql += f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
+            return sql, (*params, *order_params)
+
+        rows = self._query(table, ("find", filter, sort, skip, limit), compile)
         documents = []
         loads = json_codec.loads
         for row_id, text in rows:
@@ -192,8 +254,12 @@ class SQLiteStore(Store):
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         table = _table(collection)
-        where, params = self._where(table, filter)
-        return int(self._read(f"SELECT count(*) FROM {table} WHERE {where}", params)[0][0])
+
+        def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
+            where, params = compile_filter(filter, schema.TYPED_FIELDS.get(table, {}), arrays)
+            return f"SELECT count(*) FROM {table} WHERE {where}", tuple(params)
+
+        return int(self._query(table, ("count", filter), compile)[0][0])
 
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
         rows = self._read('SELECT steps, "values" FROM series WHERE experiment_id=? AND name=? '
@@ -219,6 +285,40 @@ class SQLiteStore(Store):
 
     def _where(self, table: str, filter: Filter | None) -> tuple[str, list[Any]]:
         return compile_filter(filter, schema.TYPED_FIELDS.get(table, {}))
+
+    def _query(self, table: str, question: Any, compile: Callable[[frozenset[str]], tuple[str, tuple[Any, ...]]],
+               ) -> list[Any]:
+        """Rows of the query `compile` builds, knowing the table's array paths as of the same snapshot.
+        Compiled queries are remembered by `question` (which must determine the SQL) and array paths."""
+
+        def run() -> list[Any]:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                arrays = tuple(row[0] for row in db.execute(_ARRAY_PATHS_SQL, (table,)))
+                sql, params = self._plan((table, question, arrays), lambda: compile(frozenset(arrays)))
+                return db.execute(sql, params).fetchall()
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+
+        with self._lock:
+            self._check_open()
+            return self._retrying(run)
+
+    def _plan(self, question: Any, compile: Callable[[], tuple[str, tuple[Any, ...]]]) -> tuple[str, tuple[Any, ...]]:
+        try:
+            key: Any = _freeze(question)
+            plan = self._plans.get(key)
+        except TypeError:  # an unhashable value in the filter: compile it every time
+            key, plan = None, None
+        if plan is None:
+            plan = compile()
+            if key is not None:
+                if len(self._plans) >= _MAX_PLANS:
+                    del self._plans[next(iter(self._plans))]
+                self._plans[key] = plan
+        return plan
 
     def _read(self, sql: str, params: list[Any]) -> list[Any]:
         with self._lock:
@@ -250,13 +350,27 @@ class SQLiteStore(Store):
                 raise StoreError(f"{self.path}: {error}") from error
 
 
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a filter or sort that tells apart values Python calls equal (1, 1.0, True)."""
+    if isinstance(value, Mapping):
+        return dict, tuple((key, _freeze(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return list, tuple(_freeze(item) for item in value)
+    return type(value), value
+
+
+@functools.lru_cache(maxsize=None)
+def _put_sql(table: str) -> str:
+    return f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc"
+
+
 @functools.lru_cache(maxsize=None)
 def _upsert_sql(table: str) -> str:
     """The statement replacing a document by its natural key (built once per table: it never changes)."""
     keys = schema.NATURAL_KEYS.get(table)
     if not keys:
         raise StoreError(f"collection {table!r} has no natural key to upsert on")
-    target = ", ".join(index_expression(table, key) for key in keys)
+    target = ", ".join(column for key in keys for column in index_columns(table, key))
     return f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT({target}) DO UPDATE SET doc=excluded.doc"
 
 
