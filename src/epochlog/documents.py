@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import math
 import sys
+import time
 from collections.abc import Mapping, Set
 from pathlib import PurePath
 from typing import Any
@@ -24,13 +25,15 @@ MAX_DEPTH = 100  # MongoDB's nesting limit for documents
 MAX_BSON_SIZE = 16 * 1024 * 1024
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 _SCALARS = (str, float, bool, type(None), ObjectId, bytes)
+_ACCEPTED_KEYS: set[str] = set()  # keys check_key has let through (the same metric names, epoch after epoch)
 
 
 def utcnow() -> dt.datetime:
     """The current time as BSON stores it: aware UTC, millisecond precision."""
-    return to_utc(dt.datetime.now(UTC))
+    return _EPOCH + dt.timedelta(milliseconds=time.time_ns() // 1_000_000)
 
 
 def to_utc(value: dt.datetime | dt.date) -> dt.datetime:
@@ -114,7 +117,10 @@ def _mapping(document: Mapping[Any, Any], path: str, depth: int, active: set[int
     marker = _enter(document, path, depth, active)
     out = {}
     for key, value in document.items():
-        check_key(key, path)
+        if key not in _ACCEPTED_KEYS:
+            check_key(key, path)
+            if len(_ACCEPTED_KEYS) < 100_000:
+                _ACCEPTED_KEYS.add(key)
         child = f"{path}.{key}" if path else key
         out[key] = value if type(value) in _SCALARS or type(value) is int and INT64_MIN <= value <= INT64_MAX \
             else _value(value, child, depth + 1, active)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from bson import ObjectId
 
+from .object_ids import new_object_id
 from .store.base import AppendSeries
 
 MAX_POINTS = 1000  # points held in memory before a flush, across all metrics
@@ -45,6 +46,8 @@ class SeriesBuffer:
 
     def flush(self, experiment_id: ObjectId | None = None) -> None:
         """Write what is pending (for one experiment, or all)."""
+        if not self._pending:
+            return
         keys = [key for key in self._pending if experiment_id is None or key[0] == experiment_id]
         if not keys:
             return
@@ -53,5 +56,5 @@ class SeriesBuffer:
             pending = self._pending.pop(key)
             self._count -= len(pending.steps)
             writes.append(AppendSeries(key[0], key[1], np.array(pending.steps, dtype=np.int64),
-                                       np.array(pending.values, dtype=np.float64), ObjectId()))
+                                       np.array(pending.values, dtype=np.float64), new_object_id()))
         self._emit(writes)

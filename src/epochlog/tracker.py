@@ -18,6 +18,7 @@ from .checkpoints import CheckpointState, file_facts, verify_file
 from .diff import differing_keys
 from .documents import check_key, normalize_document, normalize_value, to_object_id, utcnow
 from .errors import InvalidArgument, NotFound, QueryError
+from .object_ids import new_object_id
 from .schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
 from .series_buffer import SeriesBuffer
 from .store import Store, open_store
@@ -33,6 +34,7 @@ COMPARE_FIELDS = ("experiment_name", "challenge", "status", "model", "config", "
                   "start_time", "end_time")
 SERIES_BUCKET = 65_536  # most points one stored bucket holds
 _LARGEST_FLOAT = 1.7976931348623157e308
+_EPOCH_FIELDS = frozenset({"_id", "experiment_id", "epoch", "metrics", "timestamp", "timing"})
 
 
 class Tracker:
@@ -61,7 +63,7 @@ class Tracker:
         _check_challenge(challenge)
         now = utcnow()
         document: dict[str, Any] = {
-            "_id": ObjectId(),
+            "_id": new_object_id(),
             "experiment_name": experiment_name or f"run-{now:%Y%m%d-%H%M%S}-{os.urandom(2).hex()}",
             "challenge": challenge,
             "status": "running",
@@ -97,17 +99,18 @@ class Tracker:
         eid = self._experiment(experiment_id)
         if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
             raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
-        document: dict[str, Any] = {"_id": ObjectId(), "experiment_id": eid, "epoch": int(epoch),
-                                    "metrics": metrics if metrics is not None else {}, "timestamp": utcnow()}
+        given: dict[str, Any] = {"metrics": metrics if metrics is not None else {}}
         if timing:
-            document["timing"] = timing
+            given["timing"] = timing
         for key, value in fields.items():
-            if key in document:
+            if key in _EPOCH_FIELDS:
                 raise InvalidArgument(f"{key!r} is set by log_epoch itself")
-            document[key] = value
-        writes: list[Write] = [Upsert(EPOCHS, normalize_document(document))]
+            given[key] = value
+        document: dict[str, Any] = {"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
+                                    "metrics": None, "timestamp": utcnow()}
+        document.update(normalize_document(given))  # only what the caller gave needs converting
         self._series.flush(eid)
-        self._write(writes + self._heartbeat(eid))
+        self._write([Upsert(EPOCHS, document), *self._heartbeat(eid)])
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
@@ -123,7 +126,7 @@ class Tracker:
             facts = file_facts(file_info["path"])
             if facts is not None:
                 file_info.update(facts)
-        document = normalize_document({"_id": ObjectId(), "experiment_id": eid, "epoch": epoch,
+        document = normalize_document({"_id": new_object_id(), "experiment_id": eid, "epoch": epoch,
                                        "metrics": metrics or {}, "file": file_info, "is_best": bool(is_best),
                                        "timestamp": utcnow(), **fields})
         writes: list[Write] = []
@@ -257,7 +260,7 @@ class Tracker:
         if step_array.ndim != 1 or step_array.shape != value_array.shape:
             raise InvalidArgument(f"series {name!r}: steps and values must be flat and of the same length")
         self._write([AppendSeries(eid, name, step_array[start:start + SERIES_BUCKET],
-                                  value_array[start:start + SERIES_BUCKET], ObjectId())
+                                  value_array[start:start + SERIES_BUCKET], new_object_id())
                      for start in range(0, len(step_array), SERIES_BUCKET)])
 
     def get_metric_series(self, experiment_id: IdLike, name: str) -> MetricSeries:
@@ -297,7 +300,7 @@ class Tracker:
             subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else None
             if not isinstance(subject_id, str) or not subject_id:
                 raise InvalidArgument(f"subject #{index} has no string subject_id")
-            writes.append(Upsert(SUBJECTS, normalize_document({"_id": ObjectId(), **subject}, f"subjects.{index}")))
+            writes.append(Upsert(SUBJECTS, normalize_document({"_id": new_object_id(), **subject}, f"subjects.{index}")))
         self._write(writes)
         return len(writes)
 
