@@ -11,7 +11,8 @@ import pytest
 from bson import ObjectId
 
 from epochlog.documents import array_paths, normalize_document
-from epochlog.query import compile_filter, compile_projection, compile_sort, register_functions
+from epochlog.query import compile_filter, compile_projection, compile_sort, parse_filter, register_functions
+from epochlog.query.sql import fixed_ranks
 from epochlog.store import json_codec
 
 # When a Hypothesis test fails, its pytest plugin imports libcst to suggest a patch, and libcst's
@@ -54,7 +55,8 @@ class Table:
     def find(self, filter: Any = None, projection: Any = None, sort: Sequence[tuple[str, int]] | None = None,
              skip: int = 0, limit: int = 0) -> list[dict[str, Any]]:
         where, params = self.where(filter)
-        order, order_params = compile_sort(sort, self.typed, self.known_arrays())  # type: ignore[arg-type]
+        fixed = fixed_ranks(parse_filter(filter), self.typed, self.known_arrays())  # type: ignore[arg-type]
+        order, order_params = compile_sort(sort, self.typed, self.known_arrays(), fixed)  # type: ignore[arg-type]
         project = compile_projection(projection)
         sql = f"SELECT id, doc FROM t WHERE {where} ORDER BY {order + ', ' if order else ''}id"
         if limit or skip:

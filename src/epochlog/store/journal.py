@@ -170,8 +170,9 @@ class JournaledStore(Store):
     def write(self, writes: Sequence[Write]) -> None:
         if not writes:
             return
-        self.inner.check_writes(writes)  # refuse bad values here, in the caller, not later in the sender
-        self._own.append(journal_codec.dumps_batch(writes))
+        entry = journal_codec.dumps_batch(writes)
+        self.inner.check_writes(writes, len(entry))  # refuse bad values here, in the caller, not in the sender
+        self._own.append(entry)
         self._wake.set()
 
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,

@@ -164,14 +164,13 @@ class SQLiteStore(Store):
 
     def write(self, writes: Sequence[Write]) -> None:
         arrays: set[tuple[str, str]] = set()  # (collection, path) of the arrays the batch writes
-        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)):
-            sql, args = self._document_statement(writes[0], arrays)
-            if arrays <= self._recorded:  # one statement is its own transaction (log_epoch's usual write)
-                with self._lock:
-                    self._check_open()
-                    self._retrying(lambda: self._db.execute(sql, args))
-                return
-        statements = [self._statements(write, arrays) for write in writes]  # encode (and refuse) before locking
+        # encode (and refuse) before locking
+        statements = [self._statements(write, arrays) for write in writes]
+        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)) and arrays <= self._recorded:
+            with self._lock:  # one statement is its own transaction (log_epoch's usual write)
+                self._check_open()
+                self._retrying(lambda: statements[0](self._db))
+            return
         with self._lock:
             self._check_open()
             self._retrying(lambda: self._transaction(statements, arrays))
