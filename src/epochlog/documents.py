@@ -65,6 +65,13 @@ def normalize_value(value: Any, path: str) -> Any:
     return _value(value, path, 1, set())
 
 
+def normalize_field(key: str, value: Any) -> Any:
+    """Convert the value of a document's top-level field `key` exactly as `normalize_document` would."""
+    if key not in _ACCEPTED_KEYS:
+        check_key(key, "")
+    return _value(value, key, 2, set())
+
+
 def array_paths(document: Mapping[str, Any], prefix: str = "") -> set[str]:
     """The dotted paths, through documents only, at which `document` holds an array (not looking inside)."""
     found: set[str] = set()

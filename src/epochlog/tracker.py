@@ -16,7 +16,7 @@ from bson import ObjectId
 
 from .checkpoints import CheckpointState, file_facts, verify_file
 from .diff import differing_keys
-from .documents import check_key, normalize_document, normalize_value, to_object_id, utcnow
+from .documents import check_key, normalize_document, normalize_field, normalize_value, to_object_id, utcnow
 from .errors import InvalidArgument, NotFound, QueryError
 from .object_ids import new_object_id
 from .schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
@@ -99,16 +99,16 @@ class Tracker:
         eid = self._experiment(experiment_id)
         if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
             raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
-        given: dict[str, Any] = {"metrics": metrics if metrics is not None else {}}
+        # only what the caller gave needs converting
+        document: dict[str, Any] = {"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
+                                    "metrics": normalize_field("metrics", metrics if metrics is not None else {}),
+                                    "timestamp": utcnow()}
         if timing:
-            given["timing"] = timing
+            document["timing"] = normalize_field("timing", timing)
         for key, value in fields.items():
             if key in _EPOCH_FIELDS:
                 raise InvalidArgument(f"{key!r} is set by log_epoch itself")
-            given[key] = value
-        document: dict[str, Any] = {"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
-                                    "metrics": None, "timestamp": utcnow()}
-        document.update(normalize_document(given))  # only what the caller gave needs converting
+            document[key] = normalize_field(key, value)
         self._series.flush(eid)
         self._write([Upsert(EPOCHS, document), *self._heartbeat(eid)])
 
@@ -300,7 +300,8 @@ class Tracker:
             subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else None
             if not isinstance(subject_id, str) or not subject_id:
                 raise InvalidArgument(f"subject #{index} has no string subject_id")
-            writes.append(Upsert(SUBJECTS, normalize_document({"_id": new_object_id(), **subject}, f"subjects.{index}")))
+            document = normalize_document({"_id": new_object_id(), **subject}, f"subjects.{index}")
+            writes.append(Upsert(SUBJECTS, document))
         self._write(writes)
         return len(writes)
 

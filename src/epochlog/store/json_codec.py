@@ -90,7 +90,8 @@ if c_make_encoder is not None:
     def _chunks(document: Any) -> Iterable[str]:
         return _c_encode(document, 0)  # type: ignore[no-any-return]
 else:  # a Python without the json module's C accelerator
-    _chunks = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).iterencode  # type: ignore[assignment]
+    _python_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
+    _chunks = _python_encoder.iterencode  # type: ignore[assignment]
 
 
 def dumps(document: Any) -> str:

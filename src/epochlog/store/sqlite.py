@@ -124,7 +124,8 @@ class SQLiteStore(Store):
         """Schema 1 had no array_paths and indexed untyped fields by json_extract: record the arrays
         of every stored document and rebuild the indexes."""
         db = self._db
-        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+        indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        names = [row[0] for row in indexes]
         for name in names:
             db.execute(f'DROP INDEX "{name}"')
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'epochs'").fetchone():
