@@ -96,12 +96,22 @@ def checks(values: Values) -> list[Check]:
     return found
 
 
+def _scales(lines: list[dict[str, Any]], adapter: str) -> str:
+    """An adapter's scale, and the workloads it ran at another one ("quick; T full")."""
+    by_workload: dict[str, str] = {}
+    for line in lines:
+        if line.get("kind") == "result" and line["adapter"] == adapter:
+            by_workload.setdefault(line["workload"], line["scale"])
+    main = next(iter(by_workload.values()))
+    others = [f"{workload} {scale}" for workload, scale in by_workload.items() if scale != main]
+    return "; ".join([main, *others])
+
+
 def table(lines: list[dict[str, Any]]) -> str:
     values = values_of(lines)
     adapters = [name for name in ADAPTERS if any(key[0] == name for key in values)]
-    scales = {line["adapter"]: line["scale"] for line in lines if line.get("kind") == "result"}
     out = ["| | " + " | ".join(adapters) + " |", "|---" * (len(adapters) + 1) + "|",
-           "| scale | " + " | ".join(scales[adapter] for adapter in adapters) + " |"]
+           "| scale | " + " | ".join(_scales(lines, adapter) for adapter in adapters) + " |"]
     for workload, metric, label in ROWS:
         cells = [_number(values.get((adapter, workload, metric))) for adapter in adapters]
         if any(cell != "" for cell in cells):
