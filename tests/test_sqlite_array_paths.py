@@ -88,3 +88,13 @@ def test_a_file_of_schema_1_is_upgraded_in_place(tmp_path: Path) -> None:
     assert "CASE json_type" in index  # rebuilt on the sort key the compiler now uses
     check.close()
     store.close()
+
+
+def test_the_leaderboard_keeps_mongodb_semantics_once_a_metric_is_an_array(tmp_path: Path) -> None:
+    tracker = Tracker(tmp_path / "e.db")
+    for name, loss in (("b", 0.2), ("a", 0.1), ("list", [0.9, 0.05]), ("text", "0.01")):
+        run = tracker.create_experiment(name)
+        tracker.update_experiment_status(run, "completed", metrics={"best_val_loss": loss})
+    # MongoDB: the range matches an array by its elements, and an ascending sort takes its smallest one
+    assert [model["experiment_name"] for model in tracker.get_best_models(n=5)] == ["list", "a", "b"]
+    tracker.close()
