@@ -9,7 +9,7 @@ from bson import ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from epochlog.documents import normalize_document
+from epochlog.documents import normalize_document, normalize_field
 from epochlog.errors import EpochlogError
 from epochlog.query.projection import compile_projection
 from epochlog.query.sql import compile_filter, compile_sort
@@ -36,6 +36,26 @@ def test_the_normaliser_raises_only_our_errors(document) -> None:
     assert isinstance(normalized, dict)
     for value in normalized.values():
         assert not isinstance(value, (tuple, set, frozenset, dt.date)) or isinstance(value, dt.datetime)
+
+
+@FUZZ
+@given(key=st.sampled_from(["metrics", "timing", "a.b", "$x", "loss"]),
+       value=st.one_of(nested, st.dictionaries(st.sampled_from(["loss", "acc", "a.b", "lr"]), st.floats(), max_size=4)))
+def test_normalizing_one_field_is_normalizing_the_document_with_it(key, value) -> None:
+    """log_epoch converts only the fields a caller gives (normalize_field), with a fast path for flat
+    float metrics: the result and the error must be those of normalize_document."""
+    try:
+        expected = normalize_document({key: value})[key]
+    except EpochlogError as error:
+        try:
+            normalize_field(key, value)
+        except EpochlogError as field_error:
+            assert (type(field_error), str(field_error)) == (type(error), str(error))
+            return
+        raise AssertionError(f"normalize_field accepted what normalize_document refused: {error}") from None
+    got = normalize_field(key, value)
+    assert repr(got) == repr(expected) and type(got) is type(expected)
+    assert got is not value or not isinstance(value, (dict, list))  # a copy: later changes by the caller stay out
 
 
 @FUZZ

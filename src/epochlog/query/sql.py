@@ -34,10 +34,10 @@ from typing import Any
 
 from bson import ObjectId
 
+from ..documents import date_to_millis
 from ..errors import QueryError
 from ..schema import FieldType
 from ..store import json_codec
-from ..store.json_codec import date_to_millis
 from . import parse as ast
 from .parse import compile_regex, parse_filter
 

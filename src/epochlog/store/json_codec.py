@@ -26,52 +26,23 @@ from typing import Any
 
 from bson import ObjectId
 
+from ..documents import EPOCH, date_to_millis, millis_to_date
 from ..object_ids import object_id
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 NAN_TOKEN = '{"$numberDouble":"NaN"}'
 
 
-def date_to_millis(value: dt.datetime) -> int:
-    """Milliseconds since the epoch of an aware (or UTC-naive) datetime."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
-_FAST_MILLIS = 2**41  # 0 <= millis / 1000 < 2**31.03 s (1970 to 2039): a float within 0.24 µs of the exact value
-_fromtimestamp = dt.datetime.fromtimestamp
-_timedelta = dt.timedelta
-
-
-def millis_to_date(millis: int) -> dt.datetime:
-    """The aware UTC datetime `millis` milliseconds after the epoch (EPOCH + timedelta(milliseconds=millis))."""
-    # fromtimestamp is a third faster than EPOCH + timedelta, and gives the same datetime for whole milliseconds
-    # in this range, since the float's error is far below the half microsecond it is rounded to. Anything else
-    # (before 1970, after 2039, not an int) takes the exact timedelta route.
-    if type(millis) is int and 0 <= millis < _FAST_MILLIS:
-        return _fromtimestamp(millis / 1000, dt.timezone.utc)
-    return EPOCH + _timedelta(0, 0, 0, millis)
-
-
 def _default(value: Any) -> Any:
-    tag = _TAGGERS.get(type(value))
-    if tag is not None:
-        return tag(value)
-    if isinstance(value, dt.datetime):
+    kind = type(value)  # exact types first: this runs for every ObjectId and date of every document
+    if kind is ObjectId:
+        return {"$oid": str(value)}
+    if kind is dt.datetime or isinstance(value, dt.datetime):
         return {"$date": date_to_millis(value)}
     if isinstance(value, ObjectId):
         return {"$oid": str(value)}
     if isinstance(value, bytes):
         return {"$binary": base64.b64encode(value).decode("ascii")}
     raise TypeError(f"not a normalized value: {type(value).__name__}")
-
-
-_TAGGERS: dict[type, Callable[[Any], Any]] = {
-    ObjectId: lambda value: {"$oid": str(value)},
-    dt.datetime: lambda value: {"$date": date_to_millis(value)},
-}
 
 
 def _floatstr(value: float) -> str:

@@ -165,13 +165,16 @@ class SQLiteStore(Store):
 
     def write(self, writes: Sequence[Write]) -> None:
         arrays: set[tuple[str, str]] = set()  # (collection, path) of the arrays the batch writes
-        # encode (and refuse) before locking
-        statements = [self._statements(write, arrays) for write in writes]
-        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)) and arrays <= self._recorded:
-            with self._lock:  # one statement is its own transaction (log_epoch's usual write)
-                self._check_open()
-                self._retrying(lambda: statements[0](self._db))
-            return
+        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)):  # log_epoch's write: the fast path
+            sql, args = self._document_statement(writes[0], arrays)
+            if arrays <= self._recorded:
+                with self._lock:  # one statement is its own transaction
+                    self._check_open()
+                    self._retrying(lambda: self._db.execute(sql, args))
+                return
+            statements = [lambda db: db.execute(sql, args)]
+        else:
+            statements = [self._statements(write, arrays) for write in writes]  # encode (and refuse) before locking
         with self._lock:
             self._check_open()
             self._retrying(lambda: self._transaction(statements, arrays))
@@ -209,12 +212,11 @@ class SQLiteStore(Store):
         raise TypeError(f"not a write: {write!r}")
 
     def _document_statement(self, write: Put | Upsert, arrays: set[tuple[str, str]]) -> tuple[str, tuple[str, str]]:
-        table = _table(write.collection)
+        sql = _document_sql(type(write) is Upsert, write.collection)
         document = write.document
         text = _encode_without_id(document)
         if "[" in text:
-            arrays.update((table, path) for path in array_paths(document))
-        sql = _upsert_sql(table) if isinstance(write, Upsert) else _put_sql(table)
+            arrays.update((write.collection, path) for path in array_paths(document))
         return sql, (str(document["_id"]), text)
 
     def _update(self, db: sqlite3.Connection, table: str, where: str, params: list[Any], write: Update,
@@ -351,7 +353,7 @@ class SQLiteStore(Store):
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """Run `action`, waiting out a busy database; driver errors become ours."""
-        deadline = time.monotonic() + self.busy_timeout
+        deadline = None
         delay = 0.001
         while True:
             try:
@@ -362,7 +364,9 @@ class SQLiteStore(Store):
                 message = str(error)
                 if "locked" not in message and "busy" not in message:
                     raise StoreError(f"{self.path}: {message}") from error
-                if time.monotonic() > deadline:
+                if deadline is None:
+                    deadline = time.monotonic() + self.busy_timeout
+                elif time.monotonic() > deadline:
                     raise StoreUnavailable(f"{self.path} stayed locked for {self.busy_timeout:.0f} s") from error
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.1)
@@ -387,13 +391,12 @@ def _freeze(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def _put_sql(table: str) -> str:
-    return f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc"
-
-
-@functools.lru_cache(maxsize=None)
-def _upsert_sql(table: str) -> str:
-    """The statement replacing a document by its natural key (built once per table: it never changes)."""
+def _document_sql(upsert: bool, collection: str) -> str:
+    """The statement writing a whole document: a Put replaces by `_id`, an Upsert by the natural key
+    (built once per collection: it never changes)."""
+    table = _table(collection)
+    if not upsert:
+        return f"INSERT INTO {table}(id, doc) VALUES(?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc"
     keys = schema.NATURAL_KEYS.get(table)
     if not keys:
         raise StoreError(f"collection {table!r} has no natural key to upsert on")
