@@ -170,7 +170,10 @@ class SQLiteStore(Store):
             if arrays <= self._recorded:
                 with self._lock:  # one statement is its own transaction
                     self._check_open()
-                    self._retrying(lambda: self._db.execute(sql, args))
+                    try:
+                        self._db.execute(sql, args)
+                    except sqlite3.Error:  # busy (wait, retry) or another driver error (made ours): _retrying decides
+                        self._retrying(lambda: self._db.execute(sql, args))
                 return
             statements = [lambda db: db.execute(sql, args)]
         else:
