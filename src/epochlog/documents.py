@@ -91,8 +91,7 @@ def normalize_value(value: Any, path: str) -> Any:
 
 def normalize_field(key: str, value: Any) -> Any:
     """Convert the value of a document's top-level field `key` exactly as `normalize_document` would."""
-    if key not in _ACCEPTED_KEYS:
-        check_key(key, "")
+    _accept_key(key, "")
     if type(value) is dict and _ACCEPTED_KEYS.issuperset(value) and set(map(type, value.values())) <= _FLOAT:
         return dict(value)  # the usual metrics: nothing to convert (what _value would return, sooner)
     return _value(value, key, 2, set())
@@ -131,6 +130,14 @@ def check_size(document: Mapping[str, Any], encoded_length: int | None = None) -
         raise InvalidDocument(f"document is {size} bytes, over MongoDB's limit of {MAX_BSON_SIZE} bytes")
 
 
+def _accept_key(key: Any, path: str) -> None:
+    """check_key, once per distinct key (the same metric names come back epoch after epoch)."""
+    if key not in _ACCEPTED_KEYS:
+        check_key(key, path)
+        if len(_ACCEPTED_KEYS) < 100_000:
+            _ACCEPTED_KEYS.add(key)
+
+
 def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
@@ -150,10 +157,7 @@ def _mapping(document: Mapping[Any, Any], path: str, depth: int, active: set[int
     marker = _enter(document, path, depth, active)
     out = {}
     for key, value in document.items():
-        if key not in _ACCEPTED_KEYS:
-            check_key(key, path)
-            if len(_ACCEPTED_KEYS) < 100_000:
-                _ACCEPTED_KEYS.add(key)
+        _accept_key(key, path)
         if type(value) in _SCALARS or type(value) is int and INT64_MIN <= value <= INT64_MAX:
             out[key] = value
         else:

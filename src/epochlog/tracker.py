@@ -110,10 +110,7 @@ class Tracker:
                 raise InvalidArgument(f"{key!r} is set by log_epoch itself")
             document[key] = normalize_field(key, value)
         self._series.flush(eid)
-        writes: list[Write] = [Upsert(EPOCHS, document)]
-        if time.monotonic() - self._last_beat.get(eid, -math.inf) >= self.heartbeat_interval:
-            writes += self._heartbeat(eid, force=True)
-        self.store.write(writes)
+        self._write([Upsert(EPOCHS, document), *self._heartbeat(eid)])
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,

@@ -1,4 +1,4 @@
-"""An in-memory SQLite table laid out exactly as the embedded store's, and `find` as the store runs it."""
+"""An in-memory SQLite table laid out exactly as the embedded store's, and `find` as the store compiles it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 from bson import ObjectId
 
 from epochlog.documents import array_paths, normalize_document
-from epochlog.query import compile_filter, compile_projection, compile_sort, parse_filter, register_functions
-from epochlog.query.sql import fixed_ranks
+from epochlog.query import compile_filter, compile_find, compile_projection, register_functions
 from epochlog.store import json_codec
 
 # When a Hypothesis test fails, its pytest plugin imports libcst to suggest a patch, and libcst's
@@ -54,15 +53,10 @@ class Table:
 
     def find(self, filter: Any = None, projection: Any = None, sort: Sequence[tuple[str, int]] | None = None,
              skip: int = 0, limit: int = 0) -> list[dict[str, Any]]:
-        where, params = self.where(filter)
-        fixed = fixed_ranks(parse_filter(filter), self.typed, self.known_arrays())  # type: ignore[arg-type]
-        order, order_params = compile_sort(sort, self.typed, self.known_arrays(), fixed)  # type: ignore[arg-type]
+        sql, params = compile_find("t", filter, sort, skip, limit, self.typed, self.known_arrays())  # type: ignore[arg-type]
         project = compile_projection(projection)
-        sql = f"SELECT id, doc FROM t WHERE {where} ORDER BY {order + ', ' if order else ''}id"
-        if limit or skip:
-            sql += f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
         documents = []
-        for row_id, text in self.db.execute(sql, params + order_params):
+        for row_id, text in self.db.execute(sql, params):
             document = {"_id": ObjectId(row_id), **json_codec.loads(text)}
             documents.append(project(document) if project else document)
         return documents

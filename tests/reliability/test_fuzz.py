@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from epochlog.documents import normalize_document, normalize_field
 from epochlog.errors import EpochlogError
 from epochlog.query.projection import compile_projection
-from epochlog.query.sql import compile_filter, compile_sort
+from epochlog.query import compile_filter, compile_sort
 
 OPERATORS = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$and", "$or", "$nor", "$not",
              "$regex", "$options", "$all", "$elemMatch", "$size", "$type", "$mod", "$where", "$expr", "$bogus"]

@@ -4,12 +4,14 @@
     sql.py         AST -> parameterized SQLite expression over (id, doc); typed-field expressions
     sort.py        sort spec -> ORDER BY body in MongoDB's cross-type order
     projection.py  projection spec -> a function applied to decoded documents
+    find.py        filter, sort, skip, limit -> one SELECT over a table's (id, doc)
 
 Semantics and every deviation from MongoDB: docs/QUERY.md.
 """
 
 from __future__ import annotations
 
+from .find import compile_find
 from .parse import Node, parse_filter
 from .projection import compile_projection
 from .sort import compile_sort
@@ -18,6 +20,7 @@ from .sql import compile_filter, register_functions, typed_field_sql
 __all__ = [
     "Node",
     "compile_filter",
+    "compile_find",
     "compile_projection",
     "compile_sort",
     "parse_filter",

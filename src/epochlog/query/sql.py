@@ -955,8 +955,3 @@ def _regexp(pattern: str, options: str, value: Any) -> int:
 def register_functions(connection: sqlite3.Connection) -> None:
     """Register on `connection` the SQL function compiled `$regex` filters call (`epochlog_regexp`)."""
     connection.create_function(REGEXP_FUNCTION, 3, _regexp, deterministic=True)
-
-
-from .sort import compile_sort
-
-__all__ = ["compile_filter", "compile_sort", "register_functions", "typed_field_sql"]

@@ -22,15 +22,8 @@ from .. import schema
 from ..documents import array_paths, check_size
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
 from ..object_ids import object_id
-from ..query import (
-    compile_filter,
-    compile_projection,
-    compile_sort,
-    parse_filter,
-    register_functions,
-    typed_field_sql,
-)
-from ..query.sql import fixed_ranks, scalar_ref, sort_rank, sort_value
+from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
+from ..query.sql import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, Projection, SortSpec
 from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
@@ -165,22 +158,19 @@ class SQLiteStore(Store):
 
     def write(self, writes: Sequence[Write]) -> None:
         arrays: set[tuple[str, str]] = set()  # (collection, path) of the arrays the batch writes
-        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)):  # log_epoch's write: the fast path
+        if len(writes) == 1 and isinstance(writes[0], (Put, Upsert)):  # log_epoch's write
             sql, args = self._document_statement(writes[0], arrays)
             if arrays <= self._recorded:
                 with self._lock:  # one statement is its own transaction
                     self._check_open()
-                    try:
-                        self._db.execute(sql, args)
-                    except sqlite3.Error:  # busy (wait, retry) or another driver error (made ours): _retrying decides
-                        self._retrying(lambda: self._db.execute(sql, args))
+                    self._retrying(self._db.execute, sql, args)
                 return
             statements = [lambda db: db.execute(sql, args)]
         else:
             statements = [self._statements(write, arrays) for write in writes]  # encode (and refuse) before locking
         with self._lock:
             self._check_open()
-            self._retrying(lambda: self._transaction(statements, arrays))
+            self._retrying(self._transaction, statements, arrays)
 
     def _transaction(self, statements: list[Callable[[sqlite3.Connection], object]],
                      arrays: set[tuple[str, str]]) -> None:
@@ -260,14 +250,8 @@ class SQLiteStore(Store):
             raise QueryError("skip and limit must not be negative")
 
         def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
-            typed = schema.TYPED_FIELDS.get(table, {})
-            node = parse_filter(filter)
-            where, params = compile_filter(node, typed, arrays)
-            order, order_params = compile_sort(sort, typed, arrays, fixed_ranks(node, typed, arrays))
-            sql = f"SELECT id, doc FROM {table} WHERE {where} ORDER BY {order + ', ' if order else ''}id"
-            if limit or skip:
-                sql += f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
-            return sql, (*params, *order_params)
+            sql, params = compile_find(table, filter, sort, skip, limit, schema.TYPED_FIELDS.get(table, {}), arrays)
+            return sql, tuple(params)
 
         rows = self._query(table, ("find", filter, sort, skip, limit), compile)
         documents = []
@@ -354,13 +338,13 @@ class SQLiteStore(Store):
         if self._closed:
             raise StoreError(f"the store {self.uri} is closed")
 
-    def _retrying(self, action: Callable[[], T]) -> T:
-        """Run `action`, waiting out a busy database; driver errors become ours."""
+    def _retrying(self, action: Callable[..., T], *args: Any) -> T:
+        """Run `action(*args)`, waiting out a busy database; driver errors become ours."""
         deadline = None
         delay = 0.001
         while True:
             try:
-                return action()
+                return action(*args)
             except sqlite3.IntegrityError as error:
                 raise Conflict(str(error)) from error
             except sqlite3.OperationalError as error:
