@@ -98,3 +98,25 @@ def cli(uri: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.delenv("EPOCHLOG_URI", raising=False)
     monkeypatch.delenv("EPOCHLOG_UI_TOKEN", raising=False)
     return Cli(uri)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_uri(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh store of each backend as a URI (with `EPOCHLOG_JOURNAL` set to match), for child processes."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'e.db'}"
+        return
+    mongo_uri = request.getfixturevalue("mongo_uri")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("EPOCHLOG_JOURNAL", "1" if request.param == "mongo-journal" else "0")
+    monkeypatch.setenv("EPOCHLOG_JOURNAL_DIR", str(tmp_path / "journal"))
+    yield _with_database(mongo_uri, name)
+    _drop_database(mongo_uri, name)
+
+
+def _with_database(uri: str, name: str) -> str:
+    """`uri` naming database `name` (its options kept)."""
+    head, _, options = uri.partition("?")
+    scheme, _, rest = head.partition("://")
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{name}" + (f"?{options}" if options else "")

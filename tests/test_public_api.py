@@ -25,3 +25,14 @@ def test_the_seed_names_are_there() -> None:
     for method in tracker_methods:
         assert callable(getattr(epochlog.MongoExperimentTracker, method))
     assert callable(epochlog.get_tracker)
+
+
+def test_importing_epochlog_and_its_integrations_package_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    frameworks = ["torch", "skorch", "braindecode", "lightning", "pytorch_lightning", "transformers", "keras"]
+    code = ("import sys, epochlog, epochlog.integrations, epochlog.integrations.recorder, epochlog.cli, epochlog.web; "
+            f"print([name for name in {frameworks!r} if name in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -16,9 +16,11 @@ from bson import ObjectId
 
 from .checkpoints import CheckpointState, file_facts, verify_file
 from .diff import differing_keys
-from .documents import check_key, normalize_document, normalize_field, normalize_value, to_object_id, utcnow
-from .errors import InvalidArgument, NotFound, QueryError
+from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
+                        to_object_id, utcnow)
+from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable
 from .object_ids import new_object_id
+from .objective import Objective, Progress
 from .schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
 from .series_buffer import SeriesBuffer
 from .store import Store, open_store
@@ -51,6 +53,7 @@ class Tracker:
         self._series = SeriesBuffer(self._write)
         # experiments known to exist, under their ObjectId and the id strings callers passed (parsed once)
         self._known: dict[ObjectId | str, ObjectId] = {}
+        self._progress: dict[ObjectId, Progress] = {}  # each known experiment's objective, best and last epoch
         self._last_beat: dict[ObjectId, float] = {}
 
     # -- the seed's API ----------------------------------------------------------------------------
@@ -58,9 +61,14 @@ class Tracker:
     def create_experiment(self, experiment_name: str | None = None, challenge: int | None = None, *,
                           model: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None,
                           dataset: Mapping[str, Any] | None = None, tags: Iterable[str] | None = None,
-                          notes: str = "", **fields: Any) -> str:
-        """Start recording a run (status `running`) and return its id as a 24-hex string."""
+                          notes: str = "", objective: Mapping[str, Any] | None = None, **fields: Any) -> str:
+        """Start recording a run (status `running`) and return its id as a 24-hex string.
+
+        `objective` (`{"metric": "val_loss", "mode": "min"}` unless given) names the epoch metric whose best
+        value `log_epoch` keeps on the experiment as `metrics.best_<metric>` and `metrics.best_epoch`.
+        """
         _check_challenge(challenge)
+        goal = Objective.of(objective)
         now = utcnow()
         document: dict[str, Any] = {
             "_id": new_object_id(),
@@ -74,6 +82,7 @@ class Tracker:
             "config": dict(config or {}),
             "dataset": dict(dataset or {}),
             "metrics": {},
+            "objective": {"metric": goal.metric, "mode": goal.mode},
             "tags": _tags(tags),
             "notes": notes,
             "created_by": _user(),
@@ -90,12 +99,18 @@ class Tracker:
         document = normalize_document(document)
         self._write([Put(EXPERIMENTS, document)])
         self._known[document["_id"]] = document["_id"]
+        self._progress[document["_id"]] = Progress(goal, now=time.monotonic())
         self._last_beat[document["_id"]] = time.monotonic()
         return str(document["_id"])
 
     def log_epoch(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                   timing: Mapping[str, Any] | None = None, **fields: Any) -> None:
-        """Record one epoch's metrics; logging the same epoch again replaces it (a resumed run)."""
+        """Record one epoch's metrics; logging the same epoch again replaces it (a resumed run).
+
+        In the same write, the experiment's `metrics.best_<objective>`, `metrics.best_epoch` and
+        `metrics.last_epoch` follow the epoch when it is a new best; `last_epoch` alone is written at most
+        once a second (and by the heartbeat, and when the run ends).
+        """
         eid = self._experiment(experiment_id)
         if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
             raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
@@ -110,7 +125,9 @@ class Tracker:
                 raise InvalidArgument(f"{key!r} is set by log_epoch itself")
             document[key] = normalize_field(key, value)
         self._series.flush(eid)
-        self._write([Upsert(EPOCHS, document), *self._heartbeat(eid)])
+        changes = self._progress_of(eid).after_epoch(document["epoch"], document["metrics"], time.monotonic())
+        writes: list[Write] = [Upsert(EPOCHS, document), *self._heartbeat(eid, changes)]
+        self._write(writes)
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
@@ -145,6 +162,9 @@ class Tracker:
         eid = self._experiment(experiment_id)
         _check_status(status)
         changes: dict[str, Any] = {"status": status}
+        progress = self._progress.get(eid)
+        if progress is not None and progress.pending:
+            changes.update(progress.take_pending(time.monotonic()))
         unset: tuple[str, ...] = ()
         if status == "running":
             unset = ("end_time",)
@@ -165,16 +185,22 @@ class Tracker:
         self._write([Update(EXPERIMENTS, {"_id": eid}, changes, unset)])
 
     def get_best_models(self, challenge: int | None = None, n: int = 10, *, metric: str = "metrics.best_val_loss",
-                        mode: str = "min", filter: Filter | None = None,
-                        projection: Projection | None = None) -> list[Document]:
-        """The `n` best completed experiments by `metric`; NaN, ±inf and missing values never rank."""
+                        mode: str = "min", filter: Filter | None = None, projection: Projection | None = None,
+                        status: str | Iterable[str] = "completed") -> list[Document]:
+        """The `n` best experiments by `metric`; NaN, ±inf and missing values never rank.
+
+        Only completed runs rank unless `status` says otherwise: a status, a list of them, or `"any"`
+        (running, failed and stopped runs too, ranked by the best epoch they reached).
+        """
         if mode not in ("min", "max"):
             raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
         if type(n) is not int or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
         _check_challenge(challenge)
-        conditions: list[dict[str, Any]] = [{"status": "completed"},
-                                            {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
+        conditions: list[dict[str, Any]] = [{metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
+        statuses = _statuses(status)
+        if statuses is not None:
+            conditions.insert(0, {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": statuses}})
         if challenge is not None:
             conditions.append({"challenge": challenge})
         if filter:
@@ -231,7 +257,7 @@ class Tracker:
                                for document in documents])
 
     def close(self) -> None:
-        """Write what is buffered and release the store."""
+        """Write what is buffered (step points, a pending `last_epoch`) and release the store."""
         try:
             self.flush()
         finally:
@@ -335,11 +361,14 @@ class Tracker:
         return Run(self, self.create_experiment(experiment_name, challenge, **kwargs))
 
     def resume_run(self, experiment_id: IdLike) -> Run:
-        """Continue an experiment: status back to running; epochs logged again replace the old ones."""
+        """Continue an experiment: status back to running; epochs logged again replace the old ones. Its best
+        and last epoch are taken from its stored epochs when the document is behind them (a killed run)."""
         from .run import Run
 
-        self.update_experiment_status(experiment_id, "running")
-        return Run(self, str(to_object_id(experiment_id)))
+        eid = self._experiment(experiment_id)
+        self._catch_up(eid)
+        self.update_experiment_status(eid, "running")
+        return Run(self, str(eid))
 
     def get_stale_runs(self, older_than: float | dt.timedelta = 300.0) -> list[Document]:
         """Running experiments whose heartbeat is older than `older_than` (seconds or a timedelta)."""
@@ -347,22 +376,46 @@ class Tracker:
                                        sort=[("start_time", 1)])
 
     def mark_stale_failed(self, older_than: float | dt.timedelta = 300.0) -> list[str]:
-        """Turn stale running experiments into `failed` with reason `heartbeat lost`; returns their ids."""
+        """Turn stale running experiments into `failed` with reason `heartbeat lost`; returns their ids.
+        Their best and last epoch are completed from their stored epochs first (see `objective`)."""
         stale = self.get_stale_runs(older_than)
         for document in stale:
+            self._catch_up(document["_id"])
             self.update_experiment_status(document["_id"], "failed",
                                           error={"type": "HeartbeatLost", "message": "heartbeat lost",
                                                  "last_heartbeat": document.get("heartbeat")})
         return [str(document["_id"]) for document in stale]
 
+    def _catch_up(self, eid: ObjectId) -> None:
+        """Bring the tracker's progress of an experiment up to its stored epochs when the document is behind
+        them (the writer died inside the second its last update waited); the next update writes it."""
+        progress = self._progress_of(eid)
+        if not progress.known:
+            return
+        [last] = self.store.find(EPOCHS, {"experiment_id": eid}, projection={"epoch": 1}, sort=[("epoch", -1)],
+                                 limit=1) or [{}]
+        if not isinstance(last.get("epoch"), int) or last["epoch"] == progress.last_epoch:
+            return
+        key = f"metrics.{progress.objective.metric}"
+        found = self.store.find(EPOCHS, {"experiment_id": eid, key: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}},
+                                projection={"epoch": 1, key: 1},
+                                sort=[(key, 1 if progress.objective.mode == "min" else -1), ("epoch", 1)], limit=1)
+        progress.last_epoch = last["epoch"]
+        if found and is_finite_number(found[0].get("metrics", {}).get(progress.objective.metric)):
+            progress.best, progress.best_epoch = found[0]["metrics"][progress.objective.metric], found[0]["epoch"]
+
     def flush(self) -> None:
-        """Write every buffered step point now."""
+        """Write every buffered step point and pending `metrics.last_epoch` now."""
         self._series.flush()
+        now = time.monotonic()
+        self._write([Update(EXPERIMENTS, {"_id": eid}, progress.take_pending(now))
+                     for eid, progress in self._progress.items() if progress.pending])
 
     def sync(self, timeout: float | None = 60.0) -> bool:
         """Flush, then wait until every write has reached the store (the journal, if any, is drained).
 
-        Returns False if `timeout` seconds passed first; what is left stays in the journal.
+        Returns False if `timeout` seconds passed first (what is left stays in the journal), and while the
+        server has refused any journaled write (kept aside; see `epochlog sync --retry-refused`).
         """
         self.flush()
         drain = getattr(self.store, "flush", None)
@@ -386,18 +439,48 @@ class Tracker:
             if known is not None:
                 return known
         eid = to_object_id(experiment_id, "experiment_id")
-        if eid not in self._known and not self.store.count(EXPERIMENTS, {"_id": eid}):
-            raise NotFound(f"no experiment with id {eid}")
+        if eid not in self._known:
+            self._progress[eid] = self._read_progress(eid, must_exist=True)
         self._known[eid] = self._known[experiment_id] = eid
         return eid
 
-    def _heartbeat(self, eid: ObjectId, *, force: bool = False) -> list[Write]:
-        """An update of the experiment's heartbeat when the last one is older than the interval."""
+    def progress(self, experiment_id: IdLike) -> Progress:
+        """An experiment's objective, and its best and last epoch as this tracker knows them."""
+        return self._progress_of(self._experiment(experiment_id))
+
+    def _progress_of(self, eid: ObjectId) -> Progress:
+        progress = self._progress.get(eid)
+        if progress is None:  # known from get_experiment: its objective was not read
+            progress = self._progress[eid] = self._read_progress(eid, must_exist=False)
+        return progress
+
+    def _read_progress(self, eid: ObjectId, *, must_exist: bool) -> Progress:
+        """The stored objective and best of an experiment. During an outage of a store that still accepts
+        writes (the journal), the call is journaled unchecked rather than failed: see `Progress.unknown`."""
+        if not self.store.unreachable:
+            try:
+                document = self.store.find_one(EXPERIMENTS, {"_id": eid}, projection={"objective": 1, "metrics": 1})
+            except StoreUnavailable:
+                if not self.store.unreachable:
+                    raise
+            else:
+                if document is None and must_exist:
+                    raise NotFound(f"no experiment with id {eid}")
+                return Progress.resumed(document or {}, time.monotonic())
+        return Progress.unknown(time.monotonic())
+
+    def _heartbeat(self, eid: ObjectId, changes: dict[str, Any] | None = None, *, force: bool = False) -> list[Write]:
+        """One update of the experiment: `changes`, and its heartbeat (with a pending `last_epoch`) when the
+        last beat is older than the interval; nothing when neither is due."""
         now = time.monotonic()
-        if not force and now - self._last_beat.get(eid, -math.inf) < self.heartbeat_interval:
-            return []
-        self._last_beat[eid] = now
-        return [Update(EXPERIMENTS, {"_id": eid}, {"heartbeat": utcnow()})]
+        changes = dict(changes or {})
+        if force or now - self._last_beat.get(eid, -math.inf) >= self.heartbeat_interval:
+            self._last_beat[eid] = now
+            changes["heartbeat"] = utcnow()
+            progress = self._progress.get(eid)
+            if progress is not None and progress.pending:
+                changes.update(progress.take_pending(now))
+        return [Update(EXPERIMENTS, {"_id": eid}, changes)] if changes else []
 
     def beat(self, experiment_id: IdLike) -> None:
         """Refresh a running experiment's heartbeat now (a run's heartbeat thread calls this)."""
@@ -443,6 +526,18 @@ def sort_spec(sort: SortSpec | str | Mapping[str, int] | None) -> list[tuple[str
 def _check_challenge(challenge: Any) -> None:
     if challenge is not None and type(challenge) is not int and not isinstance(challenge, np.integer):
         raise InvalidArgument(f"challenge must be an integer, got {challenge!r}")
+
+
+def _statuses(status: str | Iterable[str]) -> list[str] | None:
+    """The statuses a leaderboard ranks; None for all of them (`"any"`)."""
+    if status == "any":
+        return None
+    statuses = [status] if isinstance(status, str) else list(status)
+    for each in statuses:
+        _check_status(each)
+    if not statuses:
+        raise InvalidArgument("status must name at least one status, or be 'any'")
+    return statuses
 
 
 def _check_status(status: Any) -> None:

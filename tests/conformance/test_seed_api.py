@@ -35,7 +35,8 @@ def test_the_seed_example_runs_unchanged(tracker: Tracker) -> None:
 
     assert isinstance(exp_id, str) and ObjectId.is_valid(exp_id)
     assert [doc["_id"] for doc in best] == [ObjectId(exp_id)]
-    assert best[0]["metrics"] == {"best_val_loss": 0.0452, "best_epoch": 15}
+    # the explicit final metrics win over the best that log_epoch kept (epoch 0's 0.05); last_epoch is kept
+    assert best[0]["metrics"] == {"best_val_loss": 0.0452, "best_epoch": 15, "last_epoch": 19}
     assert best[0]["model"]["name"] == "EEGNeX"
     assert [doc["experiment_name"] for doc in found] == ["eegnex_r1r2_20251020"]
     experiment = history["experiment"]

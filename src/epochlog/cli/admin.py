@@ -34,7 +34,7 @@ STATE_STYLES = {"ok": "green", "missing": "bold red", "changed": "bold red", "un
 def init(uri: Uri = None) -> None:
     """Create the store (if new) and its indexes; safe to run again."""
     target = resolve_uri(uri)
-    with open_tracker(target) as tracker:
+    with open_tracker(target, writes=True) as tracker:
         tracker.store.ensure_indexes()
     console().print(f"Store ready, indexes in place: {redact(target)}")
 
@@ -77,7 +77,7 @@ def demo(seed: Annotated[int, typer.Option("--seed", help="Same seed, same study
     """Simulate a realistic study (two challenges, four model families, failures, a NaN divergence,
     checkpoints, subjects, one live run), then print the leaderboard and how to open the dashboard."""
     target = resolve_uri(uri)
-    with open_tracker(target) as tracker:
+    with open_tracker(target, writes=True) as tracker:
         with progress_bar("Simulating runs", experiments) as progress:
             ids = run_demo(tracker, seed=seed, experiments=experiments, epochs=epochs, progress=progress)
         boards = {challenge: tracker.get_best_models(challenge, 5) for challenge in (1, 2)}

@@ -110,8 +110,10 @@ def resolve_uri(uri: str | None) -> str:
 
 
 @contextlib.contextmanager
-def open_tracker(uri: str | None) -> Iterator[Tracker]:
-    tracker = get_tracker(resolve_uri(uri))
+def open_tracker(uri: str | None, *, writes: bool = False) -> Iterator[Tracker]:
+    """A tracker for one command. Only commands that write (`writes=True`) go through the write-behind
+    journal on MongoDB: a read-only command never opens, adopts or ships a journal, nor waits for one."""
+    tracker = get_tracker(resolve_uri(uri), journal=None if writes else False)
     try:
         yield tracker
     finally:

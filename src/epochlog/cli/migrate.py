@@ -40,7 +40,7 @@ def migrate_sqlite(
     if same_file(target, legacy):
         raise MigrationError(f"{legacy} is the target store itself: pass --uri for another file")
     open_legacy(legacy).close()  # a missing, non-SQLite or foreign file fails before the store is touched
-    with open_tracker(target) as tracker, progress_bar("Migrating runs") as progress:
+    with open_tracker(target, writes=True) as tracker, progress_bar("Migrating runs") as progress:
         report = migrate_legacy(tracker.store, legacy, dry_run=dry_run, checksums=checksums, progress=progress)
     if as_json:
         print_json(report.as_dict())

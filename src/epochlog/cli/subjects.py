@@ -39,7 +39,7 @@ def import_(
     uri: Uri = None, as_json: AsJson = False,
 ) -> None:
     """Upsert subjects from a BIDS participants.tsv (participant_id -> subject_id; n/a left out; numbers typed)."""
-    with open_tracker(uri) as tracker, progress_bar("Importing subjects") as progress:
+    with open_tracker(uri, writes=True) as tracker, progress_bar("Importing subjects") as progress:
         report = import_participants(tracker, participants, release=release, progress=progress)
     if as_json:
         print_json(report.as_dict())

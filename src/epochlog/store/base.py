@@ -142,6 +142,12 @@ class Store(ABC):
             elif isinstance(write, (Update, Delete)):
                 parse_filter(write.filter)
 
+    @property
+    def unreachable(self) -> bool:
+        """Whether the store knows its target to be unreachable right now while it still accepts writes
+        (the journal during an outage); callers then skip reads they can do without."""
+        return False
+
     def find_one(self, collection: str, filter: Filter | None = None, *,
                  projection: Projection | None = None) -> Document | None:
         """The first matching document, or None."""

@@ -127,8 +127,24 @@ class MongoStore(Store):
             except KeyError as error:
                 if error.args != ("nModified",):
                     raise
+                reason = self._refusal(collection, operations)
+                if reason is not None:
+                    raise StoreError(f"MongoDB refused a write: {reason}") from error
                 if attempt == _RACE_RETRIES - 1:
                     raise Conflict("a unique index refused the write") from error
+
+    def _refusal(self, collection: str, operations: list[Any]) -> str | None:
+        """The server's own reason for refusing a lone operation whose reply pymongo could not read
+        (FerretDB 1.x leaves out the counts when a write fails), asked again as a plain command; None for a
+        lost race on a unique key, which is retried."""
+        command = _as_command(operations[0]) if len(operations) == 1 else None
+        if command is None:
+            return None
+        name, arguments = command
+        errors = self._db.command(name, collection, **arguments).get("writeErrors") or []
+        reasons = [f"{item.get('errmsg')} (code {item.get('code')})" for item in errors
+                   if item.get("code") != 11000 and "UNIQUE constraint failed" not in str(item.get("errmsg"))]
+        return "; ".join(reasons) or None
 
     def _insert_buckets(self, operations: list[Any]) -> None:
         """Buckets never change once written, so a bucket already there is this very append replayed.
@@ -233,6 +249,19 @@ class MongoStore(Store):
         """Delete the whole database (tests and `epochlog` maintenance only)."""
         with _translated():
             self._client.drop_database(self.database_name)
+
+
+def _as_command(operation: Any) -> tuple[str, dict[str, Any]] | None:
+    """A pymongo bulk operation as the write command it stands for (None for other kinds)."""
+    spec = getattr(operation, "_filter", None), getattr(operation, "_doc", None), bool(getattr(operation, "_upsert", False))
+    if isinstance(operation, InsertOne):
+        return "insert", {"documents": [spec[1]]}
+    if isinstance(operation, (ReplaceOne, UpdateMany)):
+        return "update", {"updates": [{"q": spec[0], "u": spec[1], "upsert": spec[2],
+                                       "multi": isinstance(operation, UpdateMany)}]}
+    if isinstance(operation, DeleteMany):
+        return "delete", {"deletes": [{"q": spec[0], "limit": 0}]}
+    return None
 
 
 def _only_duplicate_keys(error: mongo_errors.BulkWriteError) -> bool:

@@ -46,7 +46,8 @@ def create_app(tracker_or_uri: Tracker | str | os.PathLike[str], *, token: str |
     dashboard is read-only and answers on loopback addresses only.
     """
     owned = not isinstance(tracker_or_uri, Tracker)
-    tracker = tracker_or_uri if isinstance(tracker_or_uri, Tracker) else Tracker(tracker_or_uri)
+    # the dashboard never opens the write-behind journal: its few writes (notes, tags) go to the store directly
+    tracker = tracker_or_uri if isinstance(tracker_or_uri, Tracker) else Tracker(tracker_or_uri, journal=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,207 @@
+"""The bookkeeping every integration shares: a framework's training mapped onto one tracker run.
+
+An integration calls `start` when training begins (with what the framework knows: hyperparameters, model,
+dataset sizes, objective), `epoch` and `step` as values arrive, `checkpoint` when the framework saved one, and
+`end` when training ended (with the exception, if any). Between `start` and `end` the run's heartbeat thread is
+running, SIGTERM stops the run as the run handle does, and Ctrl-C is remembered, so a framework that swallows
+`KeyboardInterrupt` (skorch does) still ends the run as `stopped`. If the process leaves without `end` (an
+uncaught exception, `sys.exit`), the run is ended then, as failed or stopped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from types import FrameType, TracebackType
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..run import Run, Terminated
+from ..tracker import Tracker
+from .values import config_value, metric_values, step_values
+
+
+class TrainingRecorder:
+    """One training run of a framework, recorded through a tracker.
+
+    `tracker=` or `uri=` chooses the store (the default is `get_tracker()`'s); `experiment_id=` continues an
+    existing experiment instead of creating one; every other keyword (`experiment_name`, `challenge`, `tags`,
+    `objective`, `config`, `model`, `dataset`, `notes`, any field) goes to `create_experiment`, over what the
+    framework reports (a given `config` is merged over the framework's hyperparameters).
+    """
+
+    def __init__(self, *, tracker: Tracker | None = None, uri: str | os.PathLike[str] | None = None,
+                 experiment_id: str | None = None, experiment_name: str | None = None,
+                 challenge: int | None = None, tags: Iterable[str] | None = None, **fields: Any) -> None:
+        if tracker is not None and uri is not None:
+            raise InvalidArgument("give tracker= or uri=, not both")
+        self._tracker = tracker
+        self._uri = uri
+        self._owns_tracker = tracker is None
+        self._resume_id = experiment_id
+        self._fields: dict[str, Any] = {"experiment_name": experiment_name, "challenge": challenge,
+                                        "tags": tags, **fields}
+        self.run: Run | None = None
+        self._signal: int | None = None  # SIGINT or SIGTERM, once received during the run
+        self._previous_handlers: dict[int, Any] = {}
+        self._previous_excepthook: Any = None
+        self._epoch_started: float | None = None
+        self._lock = threading.Lock()
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def experiment_id(self) -> str | None:
+        """The experiment's id once training has started (None before)."""
+        return self.run.id if self.run is not None else (self._resume_id or None)
+
+    @property
+    def active(self) -> bool:
+        return self.run is not None and not self.run.finished
+
+    @property
+    def tracker(self) -> Tracker:
+        if self._tracker is None:
+            from ..tracker import get_tracker
+
+            self._tracker = get_tracker(self._uri)
+        return self._tracker
+
+    @property
+    def objective(self) -> Mapping[str, Any] | None:
+        """The objective the user gave, if any (an integration's own choice yields to it)."""
+        return self._fields.get("objective")
+
+    # -- the framework's events ---------------------------------------------------------------------
+
+    def start(self, *, config: Mapping[str, Any] | None = None, model: Mapping[str, Any] | None = None,
+              dataset: Mapping[str, Any] | None = None, objective: Mapping[str, Any] | None = None,
+              resume_id: str | None = None) -> str:
+        """Begin (or continue) the experiment; calling it again while the run is open changes nothing.
+
+        `config` is made JSON-safe (`values.config_value`): callables and classes become their names."""
+        with self._lock:
+            if self.active:
+                assert self.run is not None
+                return self.run.id
+            tracker = self.tracker
+            resume = resume_id or self._resume_id or (self.run.id if self.run is not None else None)
+            if resume:
+                self.run = tracker.resume_run(resume)
+            else:
+                fields = {key: value for key, value in self._fields.items() if value is not None}
+                fields["config"] = config_value({**dict(config or {}), **dict(fields.get("config") or {})})
+                fields["model"] = {**dict(model or {}), **dict(fields.get("model") or {})}
+                fields["dataset"] = {**dict(dataset or {}), **dict(fields.get("dataset") or {})}
+                if objective is not None:
+                    fields.setdefault("objective", dict(objective))
+                self.run = tracker.start_run(fields.pop("experiment_name", None), fields.pop("challenge", None),
+                                             **fields)
+            self.run.__enter__()
+            self._signal = None
+            self._install_hooks()
+            self._epoch_started = time.monotonic()
+            return self.run.id
+
+    def epoch(self, epoch: int, values: Mapping[str, Any], *, skip: frozenset[str] = frozenset(),
+              timing: Mapping[str, Any] | None = None) -> None:
+        """Log one epoch's values (storable ones; `skip` names keys to leave out) and how long it took."""
+        if not self.active:
+            return
+        assert self.run is not None
+        now = time.monotonic()
+        spent = {"duration_seconds": now - self._epoch_started} if self._epoch_started is not None else {}
+        self._epoch_started = now
+        self.run.log_epoch(int(epoch), metric_values(values, skip), {**spent, **dict(timing or {})})
+
+    def epoch_began(self) -> None:
+        """Start the clock of the next epoch's duration (when the framework tells when an epoch begins)."""
+        self._epoch_started = time.monotonic()
+
+    def step(self, step: int, values: Mapping[str, Any]) -> None:
+        """Buffer step-level values as step series."""
+        if not self.active:
+            return
+        assert self.run is not None
+        points = step_values(values)
+        if points:
+            self.run.log_metrics(points, int(step))
+
+    def checkpoint(self, path: str | os.PathLike[str], epoch: int, *, is_best: bool | None = None,
+                   metrics: Mapping[str, Any] | None = None, **fields: Any) -> str | None:
+        """Register a checkpoint the framework saved (a file or a directory; size and sha256 are taken).
+
+        Without `is_best`, a checkpoint is the best when its epoch is the objective's best epoch so far.
+        """
+        if not self.active:
+            return None
+        assert self.run is not None
+        if is_best is None:
+            is_best = self.tracker.progress(self.run.id).best_epoch == epoch
+        return self.run.save_checkpoint(int(epoch), metric_values(metrics or {}), {"path": os.fspath(path)},
+                                        is_best=bool(is_best), **fields)
+
+    def end(self, error: BaseException | None = None, *, trace: TracebackType | None = None) -> None:
+        """End the run: completed, failed with `error`, or stopped (Ctrl-C or SIGTERM during training, even
+        when the framework swallowed it); a tracker this recorder opened is closed."""
+        with self._lock:
+            if not self.active:
+                return
+            assert self.run is not None
+            self._remove_hooks()
+            if error is None and self._signal is not None:
+                error = KeyboardInterrupt() if self._signal == signal.SIGINT else Terminated(self._signal)
+            self.run.__exit__(type(error) if error is not None else None, error,
+                              trace or (error.__traceback__ if error is not None else None))
+            if self._owns_tracker and self._tracker is not None:
+                self._tracker.close()
+                self._tracker = None
+
+    # -- hooks: Ctrl-C, SIGTERM, uncaught exceptions, exit -----------------------------------------
+
+    def _install_hooks(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):  # after the run handle's, which raises Terminated
+                self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
+        self._previous_excepthook = sys.excepthook
+        sys.excepthook = self._on_uncaught
+        atexit.register(self._at_exit)
+
+    def _remove_hooks(self) -> None:
+        for signum, previous in self._previous_handlers.items():
+            if signal.getsignal(signum) == self._on_signal:
+                signal.signal(signum, previous)
+        self._previous_handlers.clear()
+        if self._previous_excepthook is not None:
+            if sys.excepthook == self._on_uncaught:
+                sys.excepthook = self._previous_excepthook
+            self._previous_excepthook = None
+        atexit.unregister(self._at_exit)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._signal = signum
+        previous = self._previous_handlers.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        else:
+            raise Terminated(signum)
+
+    def _on_uncaught(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        previous = self._previous_excepthook or sys.__excepthook__
+        self.end(error, trace=trace)
+        previous(kind, error, trace)
+
+    def _at_exit(self) -> None:
+        if self.active:
+            self.end(None if self._signal is not None else
+                     RuntimeError("the process exited before training ended"))
+
+
+__all__ = ["TrainingRecorder"]
