@@ -117,6 +117,38 @@ def check_key(key: Any, path: str) -> str:
     return key
 
 
+_TYPED_CHECKS: dict[str, tuple[type, ...]] = {"oid": (ObjectId,), "int": (int,), "str": (str,),
+                                              "date": (dt.datetime,), "bool": (bool,)}
+
+
+def check_typed_fields(collection: str, fields: Mapping[str, Any]) -> None:
+    """Refuse, naming the field, a value of another type at a field whose type the query compiler trusts
+    (`schema.TYPED_FIELDS`: one scalar type, or null). `fields` is a document or an update's `$set`."""
+    from .schema import TYPED_FIELDS
+
+    typed = TYPED_FIELDS.get(collection)
+    if not typed:
+        return
+    for key, value in fields.items():
+        head = key.split(".", 1)[0]
+        kind = typed.get(head)
+        if kind is None or value is None and head == key:
+            continue
+        accepted = _TYPED_CHECKS[kind]
+        exact = type(value) in accepted or kind == "date" and isinstance(value, dt.datetime)
+        if head != key or not exact:
+            raise InvalidDocument(f"must be {'an' if kind in ('oid', 'int') else 'a'} {_KIND_NAMES[kind]} or null, "
+                                  f"got {_shown(value) if head == key else 'a path into it'}", key)
+
+
+_KIND_NAMES = {"oid": "ObjectId", "int": "integer", "str": "string", "date": "datetime", "bool": "boolean"}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '…' if len(text) > 60 else text}"
+
+
 def check_size(document: Mapping[str, Any], encoded_length: int | None = None) -> None:
     """Refuse documents over MongoDB's 16 MB limit, before anything is written.
 

@@ -37,6 +37,9 @@ COMPARE_FIELDS = ("experiment_name", "challenge", "status", "model", "config", "
 SERIES_BUCKET = 65_536  # most points one stored bucket holds
 _LARGEST_FLOAT = 1.7976931348623157e308
 _EPOCH_FIELDS = frozenset({"_id", "experiment_id", "epoch", "metrics", "timestamp", "timing"})
+_CHECKPOINT_FIELDS = frozenset({"_id", "experiment_id", "timestamp"})
+#: what create_experiment's keyword fields may not set; start_time and heartbeat may be given (imports, backfills)
+_OWNED_EXPERIMENT_FIELDS = frozenset({"_id", "status", "end_time", "created_by", "host", "pid"})
 
 
 class Tracker:
@@ -92,8 +95,9 @@ class Tracker:
         if not isinstance(document["experiment_name"], str):
             raise InvalidArgument(f"experiment_name must be a string, got {experiment_name!r}")
         for key, value in fields.items():
-            if key == "_id":
-                raise InvalidArgument("an experiment's _id is chosen by epochlog")
+            if key in _OWNED_EXPERIMENT_FIELDS:
+                raise InvalidArgument(f"an experiment's {key!r} is set by epochlog itself"
+                                      + (" (use update_experiment_status)" if key in ("status", "end_time") else ""))
             document[key] = value
         _check_status(document["status"])
         document = normalize_document(document)
@@ -112,8 +116,7 @@ class Tracker:
         once a second (and by the heartbeat, and when the run ends).
         """
         eid = self._experiment(experiment_id)
-        if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
-            raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
+        _check_epoch(epoch)
         # only what the caller gave needs converting
         document: dict[str, Any] = {"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
                                     "metrics": normalize_field("metrics", metrics if metrics is not None else {}),
@@ -137,13 +140,17 @@ class Tracker:
         Only one checkpoint per experiment is `is_best` after any sequence of calls.
         """
         eid = self._experiment(experiment_id)
+        _check_epoch(epoch)
+        for key in fields:
+            if key in _CHECKPOINT_FIELDS:
+                raise InvalidArgument(f"{key!r} is set by save_checkpoint_info itself")
         file_info = dict(file or {})
         if "path" in file_info:
             file_info["path"] = os.fspath(file_info["path"])
             facts = file_facts(file_info["path"])
             if facts is not None:
                 file_info.update(facts)
-        document = normalize_document({"_id": new_object_id(), "experiment_id": eid, "epoch": epoch,
+        document = normalize_document({"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
                                        "metrics": metrics or {}, "file": file_info, "is_best": bool(is_best),
                                        "timestamp": utcnow(), **fields})
         writes: list[Write] = []
@@ -521,6 +528,11 @@ def sort_spec(sort: SortSpec | str | Mapping[str, int] | None) -> list[tuple[str
             raise QueryError(f"a sort is a list of (field, 1 or -1) pairs, got {pair!r}")
         spec.append((pair[0], int(pair[1])))
     return spec
+
+
+def _check_epoch(epoch: Any) -> None:
+    if type(epoch) is not int and not isinstance(epoch, np.integer) or epoch < 0:
+        raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
 
 
 def _check_challenge(challenge: Any) -> None:

@@ -127,20 +127,30 @@ class Store(ABC):
         """Release connections and files; the store is unusable afterwards."""
 
     def check_writes(self, writes: Sequence[Write], encoded_length: int | None = None) -> None:
-        """Raise what `write` would raise for values no backend may store (size, filters), without I/O.
+        """Raise what `write` would raise for values no backend may store (size, filters, a typed field of
+        another type), without I/O.
 
         The journal calls this before accepting a batch, so a bad write fails in the caller, not later.
         `encoded_length`, the length of a compact JSON encoding of the whole batch, spares small batches
         the exact BSON size measurement (see `documents.check_size`).
         """
-        from ..documents import check_size
+        from ..documents import check_size, check_typed_fields
         from ..query.parse import parse_filter
 
         for write in writes:
             if isinstance(write, (Put, Upsert)):
+                check_typed_fields(write.collection, write.document)
                 check_size(write.document, encoded_length)
             elif isinstance(write, (Update, Delete)):
                 parse_filter(write.filter)
+                if isinstance(write, Update):
+                    check_typed_fields(write.collection, write.set)
+
+    @property
+    def index_problems(self) -> dict[str, str]:
+        """Indexes of `schema.INDEXES` the store could not create ("collection.index" -> why; see
+        `epochlog doctor`); empty for stores that always can."""
+        return {}
 
     @property
     def unreachable(self) -> bool:

@@ -246,6 +246,10 @@ class JournaledStore(Store):
     def ensure_indexes(self) -> None:
         self.inner.ensure_indexes()
 
+    @property
+    def index_problems(self) -> dict[str, str]:
+        return self.inner.index_problems
+
     def close(self) -> None:
         """Ship for up to `flush_timeout` seconds; what is left stays in the journal, and we say so."""
         if self._stopping:

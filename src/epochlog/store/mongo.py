@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -27,8 +28,10 @@ from . import portable
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 
 DEFAULT_DATABASE = "eeg2025"
+log = logging.getLogger("epochlog.mongo")
 _QUERY_ERROR_CODES = {2, 9, 17287, 31253, 31254, 51024, 51091}  # BadValue, FailedToParse, projection errors
 _RACE_RETRIES = 5
+_IMMUTABLE_FIELD = 66  # "would modify the immutable field '_id'"
 SOCKET_TIMEOUT_MS = 60_000
 
 
@@ -54,6 +57,7 @@ class MongoStore(Store):
         self._ready = False
         self._ready_lock = threading.Lock()
         self.portable = False  # True on servers that refuse NaN/inf and nested arrays
+        self._index_problems: dict[str, str] = {}
         self.bulk_size = 0  # most operations per bulk write; 0: no limit
 
     # -- setup -------------------------------------------------------------------------------------
@@ -74,9 +78,36 @@ class MongoStore(Store):
             self._ready = True
 
     def _create_indexes(self) -> None:
+        """Create the indexes of `schema.INDEXES` that are missing. An index already there under another name
+        with the same keys is accepted; one that cannot be built (duplicates in an older database, a read-only
+        account) is reported once in `index_problems` and the log, and stops nothing else."""
+        problems: dict[str, str] = {}
         for collection, specs in schema.INDEXES.items():
+            existing = self._existing_indexes(collection)
             for spec in specs:
-                self._db[collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
+                if tuple(spec.keys) in existing:
+                    continue
+                try:
+                    self._db[collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
+                except (mongo_errors.OperationFailure, mongo_errors.DuplicateKeyError) as error:
+                    problems[f"{collection}.{spec.name}"] = _index_problem(error)
+        for name, reason in problems.items():
+            if self._index_problems.get(name) != reason:
+                log.warning("MongoDB index %s is missing and could not be created (%s); `epochlog doctor` "
+                            "explains and repairs it", name, reason)
+        self._index_problems = problems
+
+    @property
+    def index_problems(self) -> dict[str, str]:
+        self._prepare()
+        return dict(self._index_problems)
+
+    def _existing_indexes(self, collection: str) -> set[tuple[tuple[str, int], ...]]:
+        try:
+            indexes = list(self._db[collection].list_indexes())
+        except mongo_errors.OperationFailure:  # no right to list them: try to create each
+            return set()
+        return {tuple((key, int(direction)) for key, direction in index["key"].items()) for index in indexes}
 
     def ensure_indexes(self) -> None:
         if not self._ready:
@@ -107,44 +138,57 @@ class MongoStore(Store):
         """One ordered bulk write; a lost race between two upserts of one natural key is retried.
 
         MongoDB reports that race as a duplicate key error; FerretDB 1.x as an InternalError naming the
-        UNIQUE constraint, or a reply pymongo cannot read (KeyError 'nModified').
+        UNIQUE constraint, or a reply pymongo cannot read (KeyError 'nModified'). An upsert carries the
+        caller's `_id`, so a new document gets it; when the document exists under another `_id` the server
+        refuses to change it (code 66) and the upsert is sent again without it, keeping the stored one.
         """
         if collection == schema.SERIES:
             self._insert_buckets(operations)
             return
-        for attempt in range(_RACE_RETRIES):
+        races = 0
+        while True:
             try:
                 self._db[collection].bulk_write(operations, ordered=True)
                 return
             except mongo_errors.BulkWriteError as error:
-                if not _only_duplicate_keys(error) or attempt == _RACE_RETRIES - 1:
+                errors = (error.details or {}).get("writeErrors") or [{}]
+                index = errors[0].get("index", 0)
+                if errors[0].get("code") == _IMMUTABLE_FIELD and _keeps_id(operations[index]):
+                    operations = [_without_id(operations[index]), *operations[index + 1:]]  # the rest is unsent
+                    continue
+                races += 1
+                if not _only_duplicate_keys(error) or races == _RACE_RETRIES:
                     raise
             except mongo_errors.OperationFailure as error:
+                races += 1
                 if "UNIQUE constraint failed" not in str(error):
                     raise
-                if attempt == _RACE_RETRIES - 1:
+                if races == _RACE_RETRIES:
                     raise Conflict(str(error)) from error
             except KeyError as error:
                 if error.args != ("nModified",):
                     raise
-                reason = self._refusal(collection, operations)
-                if reason is not None:
-                    raise StoreError(f"MongoDB refused a write: {reason}") from error
-                if attempt == _RACE_RETRIES - 1:
+                refusals = self._refusals(collection, operations)
+                if any(code == _IMMUTABLE_FIELD for code, _ in refusals) and _keeps_id(operations[0]):
+                    operations = [_without_id(operations[0])]
+                    continue
+                reasons = [f"{message} (code {code})" for code, message in refusals
+                           if code != 11000 and "UNIQUE constraint failed" not in message]
+                if reasons:
+                    raise StoreError(f"MongoDB refused a write: {'; '.join(reasons)}") from error
+                races += 1
+                if races == _RACE_RETRIES:
                     raise Conflict("a unique index refused the write") from error
 
-    def _refusal(self, collection: str, operations: list[Any]) -> str | None:
-        """The server's own reason for refusing a lone operation whose reply pymongo could not read
-        (FerretDB 1.x leaves out the counts when a write fails), asked again as a plain command; None for a
-        lost race on a unique key, which is retried."""
+    def _refusals(self, collection: str, operations: list[Any]) -> list[tuple[int | None, str]]:
+        """The server's own (code, reason) for refusing a lone operation whose reply pymongo could not read
+        (FerretDB 1.x leaves out the counts when a write fails), asked again as a plain command."""
         command = _as_command(operations[0]) if len(operations) == 1 else None
         if command is None:
-            return None
+            return []
         name, arguments = command
         errors = self._db.command(name, collection, **arguments).get("writeErrors") or []
-        reasons = [f"{item.get('errmsg')} (code {item.get('code')})" for item in errors
-                   if item.get("code") != 11000 and "UNIQUE constraint failed" not in str(item.get("errmsg"))]
-        return "; ".join(reasons) or None
+        return [(item.get("code"), str(item.get("errmsg"))) for item in errors]
 
     def _insert_buckets(self, operations: list[Any]) -> None:
         """Buckets never change once written, so a bucket already there is this very append replayed.
@@ -179,7 +223,7 @@ class MongoStore(Store):
             keys = schema.NATURAL_KEYS.get(write.collection)
             if not keys:
                 raise StoreError(f"collection {write.collection!r} has no natural key to upsert on")
-            body = self._encode({key: value for key, value in write.document.items() if key != "_id"})
+            body = self._encode(write.document)
             return write.collection, ReplaceOne({key: body.get(key) for key in keys}, body, upsert=True)
         if isinstance(write, Update):
             update: dict[str, Any] = {}
@@ -249,6 +293,28 @@ class MongoStore(Store):
         """Delete the whole database (tests and `epochlog` maintenance only)."""
         with _translated():
             self._client.drop_database(self.database_name)
+
+
+def _index_problem(error: mongo_errors.PyMongoError) -> str:
+    code = getattr(error, "code", None)
+    if code == 11000 or "duplicate" in str(error).lower() or "UNIQUE constraint" in str(error):
+        return "duplicate keys in the collection"
+    if code in (13, 8000) or "not authorized" in str(error).lower():
+        return "the account may not create indexes"
+    if code in (85, 86):
+        return f"an index with this name but other keys or options exists ({error})"
+    return str(error)
+
+
+def _keeps_id(operation: Any) -> bool:
+    """An upsert by natural key that carries the caller's `_id` (see `_bulk_write`)."""
+    return isinstance(operation, ReplaceOne) and "_id" in (getattr(operation, "_doc", None) or {}) \
+        and "_id" not in (getattr(operation, "_filter", None) or {})
+
+
+def _without_id(operation: Any) -> Any:
+    body = {key: value for key, value in operation._doc.items() if key != "_id"}
+    return ReplaceOne(operation._filter, body, upsert=True)
 
 
 def _as_command(operation: Any) -> tuple[str, dict[str, Any]] | None:

@@ -19,7 +19,7 @@ import numpy as np
 from bson import ObjectId
 
 from .. import schema
-from ..documents import array_paths, check_size
+from ..documents import array_paths, check_size, check_typed_fields
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
 from ..object_ids import object_id
 from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
@@ -207,6 +207,7 @@ class SQLiteStore(Store):
     def _document_statement(self, write: Put | Upsert, arrays: set[tuple[str, str]]) -> tuple[str, tuple[str, str]]:
         sql = _document_sql(type(write) is Upsert, write.collection)
         document = write.document
+        check_typed_fields(write.collection, document)
         text = _encode_without_id(document)
         if "[" in text:
             arrays.update((write.collection, path) for path in array_paths(document))
@@ -221,6 +222,7 @@ class SQLiteStore(Store):
             apply_update(document, write.set, write.unset)
             if "_id" in document:
                 raise InvalidDocument("the _id of a document cannot be changed", "_id")
+            check_typed_fields(table, document)
             new_text = json_codec.dumps(document)
             check_size(document, len(new_text))
             if "[" in new_text:
