@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import shutil
 import subprocess
@@ -20,14 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import report, workers
+from . import replay, report, workers
 from .adapters import ADAPTERS, NEEDS_SERVER, AdapterSpec, adapter_class, open_adapter
 from .environment import ROOT, base_versions, machine
+from .frameworks import FRAMEWORKS, PEERS
 from .measure import Result
 from .scale import SCALES, Scale
 from .workloads import IN_PROCESS, Session
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M", "T")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M", "T", "TI", "J")
+TRAINING = frozenset({"T", "TI"})  # run at the main scale on every adapter: their cost is the training
 LAG_ADAPTER = "epochlog-mongo-journal-lag"
 
 
@@ -46,11 +49,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lag-ms", type=float, default=10.0,
                         help=f"latency added each way by {LAG_ADAPTER}'s proxy (default 10 ms: a 20 ms round trip)")
     parser.add_argument("--workdir", type=Path, help="where stores are created (default: a temporary directory)")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help=f"TI's frameworks, comma-separated ({','.join(FRAMEWORKS)})")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help=f"TI's peers run in the same process ({','.join(PEERS)}, or none)")
     args = parser.parse_args(argv)
     if args.server_scale is None:
         args.server_scale = "quick" if args.scale == "full" else args.scale
     args.only = _choices(args.only, WORKLOADS, parser, "workload")
     args.adapters = _choices(args.adapters, tuple(ADAPTERS), parser, "adapter")
+    args.frameworks = _choices(args.frameworks, FRAMEWORKS, parser, "framework")
+    args.peers = () if args.peers == "none" else tuple(_choices(args.peers, PEERS, parser, "peer"))
     if not args.mongodb_uri and NEEDS_SERVER & set(args.adapters):
         parser.error(f"{', '.join(sorted(NEEDS_SERVER & set(args.adapters)))} need --mongodb-uri "
                      "(benchmarks/run starts a FerretDB and passes it)")
@@ -120,7 +129,9 @@ def run_adapter(name: str, args: argparse.Namespace, workdir: Path, uris: dict[s
         _attempt(recorder, name, "close", adapter.close)
         _attempt(recorder, name, "discard", lambda: cls.discard(spec("main")))
     separate: dict[str, Callable[[AdapterSpec, Scale], Iterator[Result]]] = {
-        "W5": workers.w5, "M": workers.memory, "T": workers.training}
+        "W5": workers.w5, "M": workers.memory, "T": workers.training,
+        "TI": functools.partial(workers.integrations, frameworks=args.frameworks, peers=args.peers),
+        "J": replay.replay}
     for workload in wanted:
         if workload in separate:
             if not versions:
@@ -130,8 +141,8 @@ def run_adapter(name: str, args: argparse.Namespace, workdir: Path, uris: dict[s
                 cls.discard(spec("probe"))
             workload_spec = spec(workload.lower())
             # T's cost is the training itself, not the server's: the server adapters run it at the main scale
-            # too, since at the quick scale's 300 steps its A/B difference is mostly noise
-            own = SCALES[args.scale] if workload == "T" else scale
+            # too, since at the quick scale's 300 steps its A/B difference is mostly noise (and so TI)
+            own = SCALES[args.scale] if workload in TRAINING else scale
             _run(recorder, name, versions, own, workload, lambda: separate[workload](workload_spec, own))
             _attempt(recorder, name, "discard", lambda: cls.discard(workload_spec))
 
@@ -190,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             proxy.wait(timeout=10)
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n{report.table(recorder.lines)}\n\n{report.check_table(found)}\n")
+    tables = [report.table(recorder.lines), report.ti_table(recorder.lines), report.j_table(recorder.lines),
+              report.check_table(found)]
+    print("\n" + "\n\n".join(table for table in tables if table) + "\n")
     print(f"{len(recorder.lines)} lines in {out_path} ({time.monotonic() - started:.0f} s)")
     return 1 if any(line["kind"] == "error" for line in recorder.lines) else 0
 

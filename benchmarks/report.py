@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .adapters import ADAPTERS
+from .frameworks import EPOCHLOG, FRAMEWORKS, PEERS
+from .replay import SHIPPERS
 
 EMBEDDED, RAW_SQLITE, MLFLOW = "epochlog-embedded", "raw-sqlite3", "mlflow-sqlite"
 JOURNALED = ("epochlog-mongo-journal", "epochlog-mongo-journal-lag")
@@ -31,6 +33,13 @@ ROWS = [  # (workload, metric, label)
     ("M", "rss_growth", "M RSS growth (MB)"),
     ("M", "points_per_s", "M points/s, per-step calls"),
     ("T", "overhead_pct", "T training-loop overhead (%)"),
+]
+TI_COLUMNS = [  # (metric, label): TI's table has a row per adapter, framework and integration
+    ("step_hooks_us_per_step", "step hooks µs / step"),
+    ("step_hooks_pct", "step hooks, % of step"),
+    ("other_hooks_ms_per_fit", "other hooks ms / fit"),
+    ("hooks_pct", "all hooks, % of fit"),
+    ("fit_overhead_pct", "fit time +% (noisy)"),
 ]
 
 
@@ -93,6 +102,14 @@ def checks(values: Values) -> list[Check]:
         if (adapter, "T", "overhead_pct") in values:
             check("T training-loop overhead (%)", adapter, get(adapter, "T", "overhead_pct"), "< 1",
                   lambda x: x < 1)
+    for adapter in ADAPTERS:
+        for framework in FRAMEWORKS:
+            hooks = get(adapter, "TI", f"{framework}_{EPOCHLOG}_step_hooks_pct")
+            if hooks is not None:
+                check(f"TI {framework}: epochlog's step hooks (% of step)", adapter, hooks, "< 1", lambda x: x < 1)
+    for adapter in JOURNALED:
+        if (adapter, "J", "epochlog_s") in values:  # stated for the full scale's 3,000 epochs, as all targets
+            check("J journal backlog shipped (s)", adapter, get(adapter, "J", "epochlog_s"), "< 30", lambda x: x < 30)
     return found
 
 
@@ -122,6 +139,42 @@ def table(lines: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def ti_table(lines: list[dict[str, Any]]) -> str:
+    """TI's results: each integration's cost in each framework's fit, next to the fit's time per step."""
+    values = values_of(lines)
+    out = ["| adapter | framework | integration | fit ms / step | " + " | ".join(label for _, label in TI_COLUMNS)
+           + " |", "|---" * (len(TI_COLUMNS) + 4) + "|"]
+    for adapter in ADAPTERS:
+        for framework in FRAMEWORKS:
+            step = values.get((adapter, "TI", f"{framework}_fit_ms_per_step"))
+            if step is None:
+                continue
+            for kind in (EPOCHLOG, *PEERS):
+                cells = [_number(values.get((adapter, "TI", f"{framework}_{kind}_{metric}")))
+                         for metric, _ in TI_COLUMNS]
+                if any(cells):
+                    out.append(f"| {adapter} | {framework} | {kind} | {_number(step)} | " + " | ".join(cells) + " |")
+    return "\n".join(out) if len(out) > 2 else ""
+
+
+def j_table(lines: list[dict[str, Any]]) -> str:
+    """J's results: each shipper's time for the same backlog, and how many times epochlog's time it took."""
+    results = {(line["adapter"], line["metric"]): line for line in lines
+               if line.get("kind") == "result" and line["workload"] == "J"}
+    out = ["| adapter | server | epochs | shipper | seconds | epochs/s | × epochlog's time |", "|---" * 7 + "|"]
+    for adapter in ADAPTERS:
+        ours = results.get((adapter, "epochlog_s"))
+        for shipper, label in SHIPPERS.items():
+            line = results.get((adapter, f"{shipper}_s"))
+            if line is None:
+                continue
+            rate = results.get((adapter, f"{shipper}_epochs_per_s"), {}).get("value")
+            times = line["value"] / ours["value"] if ours and ours["value"] else None
+            out.append(f"| {adapter} | {line['versions'].get('server', '')} | {line['extra']['epochs']:,} | {label} | "
+                       f"{_number(line['value'])} | {_number(rate)} | {_number(times)} |")
+    return "\n".join(out) if len(out) > 2 else ""
+
+
 def check_table(found: list[Check]) -> str:
     out = ["| target | adapter | measured | limit | |", "|---|---|---|---|---|"]
     for item in found:
@@ -144,9 +197,8 @@ def _number(value: float | None) -> str:
 def main() -> None:
     with open(sys.argv[1]) as handle:
         lines = [json.loads(line) for line in handle if line.strip()]
-    print(table(lines))
-    print()
-    print(check_table(checks(values_of(lines))))
+    tables = [table(lines), ti_table(lines), j_table(lines), check_table(checks(values_of(lines)))]
+    print("\n\n".join(text for text in tables if text))
 
 
 if __name__ == "__main__":

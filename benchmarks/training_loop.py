@@ -103,7 +103,8 @@ def measure_overhead(tracker: Tracker, steps: int, framework: str = "numpy") -> 
     inside = 0.0
     clock = time.perf_counter
     global_step = 0
-    with tracker.start_run("training-loop-overhead", config={"framework": framework, "batch": BATCH}) as run:
+    with tracker.start_run("training-loop-overhead", config={"framework": framework, "batch": BATCH},
+                           capture=False) as run:  # the environment is measured by bench_capture.py
         for block in range(2 * pairs):
             logging = block % 2 == 1
             start = clock()

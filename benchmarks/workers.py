@@ -1,4 +1,5 @@
-"""Workloads that need processes of their own: W5 (concurrent writers) and M (a fresh process's RSS)."""
+"""Workloads that need processes of their own: W5 (concurrent writers), M (a fresh process's RSS), T and TI
+(training loops, without and with epochlog)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import gc
 import multiprocessing
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -122,3 +123,32 @@ def training(spec: AdapterSpec, scale: Scale) -> Iterator[Result]:
 
     (answer,) = spawn(training_loop.worker, [(spec, scale.training_steps, training_loop.framework())])
     yield Result("T", "overhead_pct", answer["overhead_pct"], "%", answer)
+
+
+# -- TI ------------------------------------------------------------------------------------------------
+
+TI_METRICS = (("step_hooks_pct", "%"), ("step_hooks_us_per_step", "µs"), ("other_hooks_ms_per_fit", "ms"),
+              ("hooks_pct", "%"), ("hooks_us_per_step", "µs"), ("fit_overhead_pct", "%"))
+
+
+def integrations(spec: AdapterSpec, scale: Scale, frameworks: Sequence[str], peers: tuple[str, ...]) -> Iterator[Result]:
+    """TI: one fresh process per framework (its imports and global state its own); a framework that fails is
+    reported after the others have run."""
+    from . import integration_loop
+
+    failed = []
+    for framework in frameworks:
+        try:
+            (answer,) = spawn(integration_loop.worker, [(spec, framework, scale.integration_windows,
+                                                         scale.integration_epochs, scale.integration_repeats,
+                                                         peers)])
+        except RuntimeError as error:
+            failed.append(f"{framework}: {error}")
+            continue
+        yield Result("TI", f"{framework}_fit_ms_per_step", answer["fit_ms_per_step"], "ms", answer)
+        for kind in ("epochlog", *peers):
+            for metric, unit in TI_METRICS:
+                yield Result("TI", f"{framework}_{kind}_{metric}", answer[kind][metric], unit,
+                             {"framework": framework, "integration": kind, **answer[kind]})
+    if failed:
+        raise RuntimeError("\n".join(failed))

@@ -44,3 +44,53 @@ def test_tiny_benchmark_writes_results(tmp_path: Path) -> None:
     checks = [line for line in lines if line["kind"] == "check"]
     assert checks and {check["status"] for check in checks} <= {"PASS", "MISS", "N/A"}
     assert "| W1 log_epoch p50 (ms) |" in completed.stdout
+
+
+def test_tiny_integration_benchmark_fits_eegnex_through_skorch(tmp_path: Path) -> None:
+    """TI on one framework (importing torch and braindecode is most of its time), without the MLflow peer
+    (a benchmark dependency only)."""
+    out = tmp_path / "results.jsonl"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--scale", "tiny", "--adapters", "epochlog-embedded", "--only", "TI",
+         "--frameworks", "skorch", "--peers", "none", "--out", str(out), "--workdir", str(tmp_path / "stores")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    results = {line["metric"]: line for line in lines if line["kind"] == "result"}
+    assert set(results) == {"skorch_fit_ms_per_step", *(f"skorch_epochlog_{metric}" for metric in (
+        "step_hooks_pct", "step_hooks_us_per_step", "other_hooks_ms_per_fit", "hooks_pct", "hooks_us_per_step",
+        "fit_overhead_pct"))}
+    assert all(line["workload"] == "TI" and isinstance(line["value"], float) for line in results.values())
+    hooks = results["skorch_epochlog_hooks_pct"]
+    assert 0 < hooks["value"] < 100
+    assert {"EpochlogCallback.on_batch_end", "EpochlogCallback.on_epoch_begin"} <= hooks["extra"]["by_hook"].keys()
+    # the fit was recorded as a user's would be: one epoch, its batch losses as step series
+    recorded = hooks["extra"]["recorded"]
+    assert recorded["status"] == "completed" and recorded["epochs"] == 1
+    assert recorded["series"] == {"train_batch_loss": 1, "valid_batch_loss": 1}
+    assert {"train_loss", "valid_loss", "valid_acc"} <= set(recorded["epoch_keys"])
+    (check,) = [line for line in lines if line["kind"] == "check" and line["target"].startswith("TI ")]
+    assert check["target"] == "TI skorch: epochlog's step hooks (% of step)" and check["status"] in {"PASS", "MISS"}
+    assert "| epochlog-embedded | skorch | epochlog |" in completed.stdout
+
+
+def test_tiny_journal_replay_ships_the_backlog_an_outage_left(tmp_path: Path, mongo_uri: str) -> None:
+    """J against the test server: the journal written while the server was unreachable is shipped whole by
+    `epochlog sync`'s replay (the workload fails unless every epoch is on the server), next to its peers."""
+    out = tmp_path / "results.jsonl"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--scale", "tiny", "--adapters", "epochlog-mongo-journal", "--only", "J",
+         "--mongodb-uri", mongo_uri, "--out", str(out), "--workdir", str(tmp_path / "stores")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    results = {line["metric"]: line for line in lines if line["kind"] == "result"}
+    shippers = ("epochlog", "epochlog-upsert", "pymongo-replace_one", "pymongo-insert_one", "pymongo-insert_many")
+    assert set(results) == {f"{shipper}_{metric}" for shipper in shippers for metric in ("s", "epochs_per_s")}
+    assert all(line["workload"] == "J" and line["value"] > 0 and line["extra"]["epochs"] == 20
+               for line in results.values())
+    for shipper in ("epochlog", "epochlog-upsert"):  # the run's creation, its 20 epochs and its completion
+        assert results[f"{shipper}_s"]["extra"]["journal_rows"] == results[f"{shipper}_s"]["extra"]["sent"] == 22
+    (check,) = [line for line in lines if line["kind"] == "check" and line["target"].startswith("J ")]
+    assert check["target"] == "J journal backlog shipped (s)" and check["status"] in {"PASS", "MISS"}
+    assert "| 20 | epochlog: `epochlog sync` of the journal |" in completed.stdout  # J's table

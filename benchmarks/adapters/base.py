@@ -27,8 +27,10 @@ class Adapter(ABC):
     """One store under test. Handles returned by `create_run` are opaque to the workloads."""
 
     name: ClassVar[str]
-    #: Workloads this adapter has no way to run (logging one step at a time is epochlog's buffered API).
-    unsupported: ClassVar[frozenset[str]] = frozenset({"M", "T"})
+    #: Workloads this adapter has no way to run (logging one step at a time is epochlog's buffered API; TI runs
+    #: epochlog's framework integrations, with MLflow's as peers in the same process; J replays epochlog's journal,
+    #: with raw pymongo's as peers in the same run).
+    unsupported: ClassVar[frozenset[str]] = frozenset({"M", "T", "TI", "J"})
 
     def __init__(self, spec: AdapterSpec) -> None:
         self.spec = spec

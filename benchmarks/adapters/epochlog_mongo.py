@@ -21,8 +21,9 @@ class EpochlogMongo(TrackerAdapter):
     name = "epochlog-mongo"
     journal = False
     # Without the journal every buffered flush waits for the server, so M would time FerretDB's upserts
-    # (which scan the collection: docs/PERFORMANCE.md), not the training process's memory.
-    unsupported = frozenset({"M"})
+    # (which scan the collection: docs/PERFORMANCE.md), not the training process's memory; TI's integrations
+    # would wait for the same round trips W1 measures; J replays a journal, which it has not.
+    unsupported = frozenset({"M", "TI", "J"})
 
     def open_store(self) -> Store:
         if not self.spec.mongodb_uri:
@@ -67,4 +68,4 @@ class EpochlogMongoJournalLag(EpochlogMongoJournal):
     """Same as epochlog-mongo-journal, through the latency proxy (`mongodb_uri` is the proxy's)."""
 
     name = "epochlog-mongo-journal-lag"
-    unsupported = frozenset({"W2", "W3", "W4", "W5", "M"})  # it answers one question: the loop's cost
+    unsupported = frozenset({"W2", "W3", "W4", "W5", "M", "TI", "J"})  # it answers one question: the loop's cost

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,19 +31,75 @@ def file_facts(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def verify_file(file: dict[str, Any]) -> CheckpointState:
-    """Whether a checkpoint's file still matches the checksum recorded for it."""
+    """Whether a checkpoint's file still matches the checksum recorded for it (`unchecked` when the record has
+    no path or checksum, or the file cannot be read)."""
     if not isinstance(file, dict):
         return "unchecked"
     path = file.get("path")
     if not path or not isinstance(path, str):
         return "unchecked"
-    facts = file_facts(path)
+    try:
+        facts = file_facts(path)
+    except ValueError:  # a NUL byte: no such file can exist
+        return "missing"
+    except OSError:  # unreadable (permissions, a name too long): neither verified nor known to differ
+        return "unchecked"
     if facts is None:
         return "missing"
     recorded = file.get("checksum")
     if not recorded:
         return "unchecked"
     return "ok" if facts["checksum"] == recorded else "changed"
+
+
+class VerifiedFiles:
+    """`verify_file` with a memory, for views that verify the same files again and again (the dashboard's
+    leaderboard): a file, or every file of a directory, whose inode, size, mtime and ctime are all unchanged
+    since it was hashed here is not read again. ctime cannot be set back by a user, so a rewritten file is
+    hashed anew; a file changed within `RACY_SECONDS` of its hashing is never remembered, since file times
+    are coarser than that (git's "racily clean" entries)."""
+
+    RACY_SECONDS = 2.0
+
+    def __init__(self, most: int = 4096) -> None:
+        self._most = most
+        self._states: dict[tuple[Any, ...], CheckpointState] = {}
+
+    def state(self, file: Any) -> CheckpointState:
+        signature = _signature(file)
+        if signature is None:
+            return verify_file(file)
+        state = self._states.get(signature)
+        if state is None:
+            started = time.time_ns()
+            state = verify_file(file)
+            newest = max((max(times[3:]) for _, times in signature[2]), default=started)
+            if started - newest >= self.RACY_SECONDS * 1e9:
+                if len(self._states) >= self._most:
+                    self._states.clear()  # a rare reset beats bookkeeping on every hit
+                self._states[signature] = state
+        return state
+
+
+def _signature(file: Any) -> tuple[Any, ...] | None:
+    """What identifies a recorded file's current contents without reading them: its path, recorded checksum
+    and `(relative path, (device, inode, size, mtime, ctime))` of each file; None when there is nothing worth
+    remembering (no path or checksum, or the path cannot be examined)."""
+    if not isinstance(file, dict) or not isinstance(file.get("path"), str) or not file.get("checksum"):
+        return None
+    path, checksum = file["path"], str(file["checksum"])
+    try:
+        if not os.path.isdir(path):
+            return (path, checksum, (("", _stat(os.stat(path))),))
+        root = Path(path)
+        return (path, checksum, tuple(sorted((item.relative_to(root).as_posix(), _stat(item.stat()))
+                                             for item in root.rglob("*") if item.is_file())))
+    except (OSError, ValueError):
+        return None
+
+
+def _stat(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def _file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from bson import ObjectId
 from bson import encode as bson_encode
 
 from .errors import InvalidArgument, InvalidDocument
+from .schema import TYPED_FIELDS
 
 MAX_DEPTH = 100  # MongoDB's nesting limit for documents
 MAX_BSON_SIZE = 16 * 1024 * 1024
@@ -124,21 +125,22 @@ _TYPED_CHECKS: dict[str, tuple[type, ...]] = {"oid": (ObjectId,), "int": (int,),
 def check_typed_fields(collection: str, fields: Mapping[str, Any]) -> None:
     """Refuse, naming the field, a value of another type at a field whose type the query compiler trusts
     (`schema.TYPED_FIELDS`: one scalar type, or null). `fields` is a document or an update's `$set`."""
-    from .schema import TYPED_FIELDS
-
     typed = TYPED_FIELDS.get(collection)
     if not typed:
         return
-    for key, value in fields.items():
-        head = key.split(".", 1)[0]
-        kind = typed.get(head)
-        if kind is None or value is None and head == key:
-            continue
-        accepted = _TYPED_CHECKS[kind]
-        exact = type(value) in accepted or kind == "date" and isinstance(value, dt.datetime)
-        if head != key or not exact:
-            raise InvalidDocument(f"must be {'an' if kind in ('oid', 'int') else 'a'} {_KIND_NAMES[kind]} or null, "
-                                  f"got {_shown(value) if head == key else 'a path into it'}", key)
+    for field, kind in typed.items():  # a handful of fields, looked up: every write passes here
+        value = fields.get(field)
+        if value is not None and type(value) not in _TYPED_CHECKS[kind] and \
+                not (kind == "date" and isinstance(value, dt.datetime)):
+            raise _mistyped(kind, _shown(value), field)
+    for key in fields:
+        if "." in key and key.split(".", 1)[0] in typed:  # an update's `$set` of a path into a typed field
+            raise _mistyped(typed[key.split(".", 1)[0]], "a path into it", key)
+
+
+def _mistyped(kind: str, got: str, path: str) -> InvalidDocument:
+    return InvalidDocument(f"must be {'an' if kind in ('oid', 'int') else 'a'} {_KIND_NAMES[kind]} or null, got {got}",
+                           path)
 
 
 _KIND_NAMES = {"oid": "ObjectId", "int": "integer", "str": "string", "date": "datetime", "bool": "boolean"}

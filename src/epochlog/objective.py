@@ -110,7 +110,7 @@ class Progress:
                                         or self.objective.better(value, self.best)):
             # the best epoch logged again (a resumed run) replaces the best value, better or not
             self.best, self.best_epoch = value, epoch
-        if self.pending and now - self._written_at >= LAST_EPOCH_INTERVAL:
+        if now - self._written_at >= LAST_EPOCH_INTERVAL and self.pending:
             return self.take_pending(now)
         return {}
 

@@ -7,7 +7,8 @@ from typing import Literal
 from .types import IndexSpec
 
 EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES = "experiments", "epochs", "checkpoints", "subjects", "series"
-COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES)
+BLOBS = "blobs"  # content-addressed documents (git diffs, package sets) experiments refer to by sha256
+COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES, BLOBS)
 
 STATUSES = ("running", "completed", "failed", "stopped")
 
@@ -57,4 +58,5 @@ TYPED_FIELDS: dict[str, dict[str, FieldType]] = {
     CHECKPOINTS: {"_id": "oid", "experiment_id": "oid", "epoch": "int", "is_best": "bool"},
     SUBJECTS: {"_id": "oid", "subject_id": "str"},
     SERIES: {"_id": "oid", "experiment_id": "oid", "name": "str", "first_step": "int"},
+    BLOBS: {"_id": "oid", "sha256": "str", "kind": "str"},
 }

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from bson import ObjectId
 
-from .checkpoints import CheckpointState, file_facts, verify_file
-from .diff import differing_keys
+from .checkpoints import CheckpointState, VerifiedFiles, file_facts, verify_file
+from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
+from .diff import differing_keys, get_path
 from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
                         to_object_id, utcnow)
 from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable
+from .liveness import stale_filter
 from .object_ids import new_object_id
 from .objective import Objective, Progress
-from .schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
+from .schema import BLOBS, CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
 from .series_buffer import SeriesBuffer
 from .store import Store, open_store
 from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
                      "start_time", "end_time")
 COMPARE_FIELDS = ("experiment_name", "challenge", "status", "model", "config", "dataset", "metrics", "tags",
-                  "start_time", "end_time")
+                  "start_time", "end_time", "env")
 SERIES_BUCKET = 65_536  # most points one stored bucket holds
 _LARGEST_FLOAT = 1.7976931348623157e308
 _EPOCH_FIELDS = frozenset({"_id", "experiment_id", "epoch", "metrics", "timestamp", "timing"})
@@ -58,18 +60,24 @@ class Tracker:
         self._known: dict[ObjectId | str, ObjectId] = {}
         self._progress: dict[ObjectId, Progress] = {}  # each known experiment's objective, best and last epoch
         self._last_beat: dict[ObjectId, float] = {}
+        self._verified = VerifiedFiles()  # best_checkpoint_states hashes a file again only once it changed
+        self._blobs: set[ObjectId] = set()  # the content-addressed blobs (diffs, package sets) already written
 
     # -- the seed's API ----------------------------------------------------------------------------
 
     def create_experiment(self, experiment_name: str | None = None, challenge: int | None = None, *,
                           model: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None,
                           dataset: Mapping[str, Any] | None = None, tags: Iterable[str] | None = None,
-                          notes: str = "", objective: Mapping[str, Any] | None = None, **fields: Any) -> str:
+                          notes: str = "", objective: Mapping[str, Any] | None = None, capture: CaptureSpec = None,
+                          **fields: Any) -> str:
         """Start recording a run (status `running`) and return its id as a 24-hex string.
 
         `objective` (`{"metric": "val_loss", "mode": "min"}` unless given) names the epoch metric whose best
         value `log_epoch` keeps on the experiment as `metrics.best_<metric>` and `metrics.best_epoch`.
+        The environment (git, argv, python, machine, packages, GPUs) is recorded under `env`, but for the
+        groups `capture` (else `EPOCHLOG_CAPTURE`) turns off, and unless `env=` is given: docs/CONTEXT.md.
         """
+        groups = capture_groups(capture)
         _check_challenge(challenge)
         goal = Objective.of(objective)
         now = utcnow()
@@ -100,8 +108,15 @@ class Tracker:
                                       + (" (use update_experiment_status)" if key in ("status", "end_time") else ""))
             document[key] = value
         _check_status(document["status"])
+        blobs = []
+        if "env" not in fields:
+            environment = capture_environment(groups)
+            if environment.document:
+                document["env"] = environment.document
+            blobs = [blob for blob in environment.blobs if blob["_id"] not in self._blobs]
         document = normalize_document(document)
-        self._write([Put(EXPERIMENTS, document)])
+        self._write([*(Put(BLOBS, blob) for blob in blobs), Put(EXPERIMENTS, document)])
+        self._blobs.update(blob["_id"] for blob in blobs)
         self._known[document["_id"]] = document["_id"]
         self._progress[document["_id"]] = Progress(goal, now=time.monotonic())
         self._last_beat[document["_id"]] = time.monotonic()
@@ -128,9 +143,9 @@ class Tracker:
                 raise InvalidArgument(f"{key!r} is set by log_epoch itself")
             document[key] = normalize_field(key, value)
         self._series.flush(eid)
-        changes = self._progress_of(eid).after_epoch(document["epoch"], document["metrics"], time.monotonic())
-        writes: list[Write] = [Upsert(EPOCHS, document), *self._heartbeat(eid, changes)]
-        self._write(writes)
+        now = time.monotonic()
+        changes = self._progress_of(eid).after_epoch(document["epoch"], document["metrics"], now)
+        self._write([Upsert(EPOCHS, document), *self._heartbeat(eid, changes, now=now)])
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
@@ -183,13 +198,25 @@ class Tracker:
             if key == "_id":
                 raise InvalidArgument("an experiment's _id cannot change")
             if key == "metrics" and isinstance(value, Mapping):
-                for name, metric in value.items():
-                    check_key(name, "metrics")
-                    changes[f"metrics.{name}"] = normalize_value(metric, f"metrics.{name}")
+                changes.update(_merged("metrics", value))
             else:
                 changes[key] = normalize_value(value, key)
         self._series.flush(eid)
         self._write([Update(EXPERIMENTS, {"_id": eid}, changes, unset)])
+
+    def merge_experiment(self, experiment_id: IdLike, **sections: Mapping[str, Any]) -> None:
+        """Merge keys into sub-documents of the experiment (`metrics=`, `config=`, `model=`, `dataset=`, any
+        other), leaving their other keys as they are; the fields epochlog sets itself are refused."""
+        eid = self._experiment(experiment_id)
+        changes: dict[str, Any] = {}
+        for section, values in sections.items():
+            check_key(section, "")
+            if section in _OWNED_EXPERIMENT_FIELDS or not isinstance(values, Mapping):
+                raise InvalidArgument(f"merge_experiment takes sub-documents of the experiment's own fields; "
+                                      f"got {section}={values!r}")
+            changes.update(_merged(section, values))
+        if changes:
+            self._write([Update(EXPERIMENTS, {"_id": eid}, changes)])
 
     def get_best_models(self, challenge: int | None = None, n: int = 10, *, metric: str = "metrics.best_val_loss",
                         mode: str = "min", filter: Filter | None = None, projection: Projection | None = None,
@@ -258,10 +285,28 @@ class Tracker:
         return [found[eid] for eid in ids]
 
     def config_diff(self, experiment_ids: Sequence[IdLike]) -> dict[str, list[Any]]:
-        """Dotted keys of `config`, `model` and `dataset` whose values differ, with each experiment's value."""
+        """Dotted keys of `env`, then of `config`, `model` and `dataset`, whose values differ, with each
+        experiment's value; commits and packages come first, a package as `env.packages.<name>`."""
         documents = self.compare_experiments(experiment_ids)
-        return differing_keys([{part: document.get(part, {}) for part in ("config", "model", "dataset")}
-                               for document in documents])
+        return {**environment_diff(documents, self.store),
+                **differing_keys([{part: document.get(part, {}) for part in ("config", "model", "dataset")}
+                                  for document in documents])}
+
+    def get_git_diff(self, experiment_id: IdLike) -> str | None:
+        """The uncommitted diff (tracked files against the commit) the experiment ran with; None when its tree
+        was clean or the diff was not recorded. Over 1 MB, it ends in a line saying it was truncated."""
+        return read_blob(self.store, self._env_field(experiment_id, "env.git.diff_sha256"), GIT_DIFF)
+
+    def get_packages(self, experiment_id: IdLike) -> dict[str, str] | None:
+        """The installed distributions the experiment ran with (canonical name -> version), or None."""
+        return read_blob(self.store, self._env_field(experiment_id, "env.packages_sha256"), PACKAGES)
+
+    def _env_field(self, experiment_id: IdLike, path: str) -> Any:
+        eid = to_object_id(experiment_id, "experiment_id")
+        document = self.store.find_one(EXPERIMENTS, {"_id": eid}, projection={path: 1})
+        if document is None:
+            raise NotFound(f"no experiment with id {eid}")
+        return get_path(document, path)
 
     def close(self) -> None:
         """Write what is buffered (step points, a pending `last_epoch`) and release the store."""
@@ -314,7 +359,7 @@ class Tracker:
         """Each checkpoint's file state: ok, missing, changed (checksum differs) or unchecked."""
         query = {} if experiment_id is None else {"experiment_id": self._experiment(experiment_id)}
         return [{"checkpoint_id": document["_id"], "experiment_id": document["experiment_id"],
-                 "epoch": document.get("epoch"), "path": document.get("file", {}).get("path"),
+                 "epoch": document.get("epoch"), "path": _file_path(document.get("file")),
                  "is_best": document.get("is_best", False), "state": verify_file(document.get("file", {}))}
                 for document in self.store.find(CHECKPOINTS, query, sort=[("experiment_id", 1), ("epoch", 1)])]
 
@@ -325,6 +370,25 @@ class Tracker:
         if document is None:
             raise NotFound(f"no checkpoint with id {cid}")
         return verify_file(document.get("file", {}))
+
+    def best_checkpoint_states(self, experiment_ids: Iterable[IdLike]) -> dict[ObjectId, CheckpointState | None]:
+        """Whether each experiment's best checkpoint file still verifies (`ok`, `missing`, `changed`,
+        `unchecked`), None for one without a best checkpoint; one query for all. A file unchanged since this
+        tracker last hashed it (same inode, size, mtime, ctime) is not read again."""
+        ids = list(dict.fromkeys(to_object_id(value, "experiment_id") for value in experiment_ids))
+        states: dict[ObjectId, CheckpointState | None] = dict.fromkeys(ids)
+        if not ids:
+            return states
+        best: dict[Any, Document] = {}
+        # should a hand-written document mark two checkpoints best, the latest epoch's counts
+        for document in self.store.find(CHECKPOINTS, {"experiment_id": {"$in": ids}, "is_best": True},
+                                        projection={"experiment_id": 1, "epoch": 1, "file": 1},
+                                        sort=[("epoch", 1), ("_id", 1)]):
+            best[document.get("experiment_id")] = document
+        for eid in ids:
+            if eid in best:
+                states[eid] = self._verified.state(best[eid].get("file"))
+        return states
 
     def upsert_subjects(self, subjects: Iterable[Mapping[str, Any]]) -> int:
         """Insert or replace subjects keyed by `subject_id`; returns how many were written."""
@@ -378,9 +442,9 @@ class Tracker:
         return Run(self, str(eid))
 
     def get_stale_runs(self, older_than: float | dt.timedelta = 300.0) -> list[Document]:
-        """Running experiments whose heartbeat is older than `older_than` (seconds or a timedelta)."""
-        return self.search_experiments({"status": "running", "heartbeat": {"$lt": _cutoff(older_than)}},
-                                       sort=[("start_time", 1)])
+        """Running experiments last seen alive more than `older_than` (seconds or a timedelta) ago: by their
+        heartbeat, or for one without (written by other code) by its latest epoch or start (`liveness`)."""
+        return self.search_experiments(stale_filter(self.store, _cutoff(older_than)), sort=[("start_time", 1)])
 
     def mark_stale_failed(self, older_than: float | dt.timedelta = 300.0) -> list[str]:
         """Turn stale running experiments into `failed` with reason `heartbeat lost`; returns their ids.
@@ -476,18 +540,19 @@ class Tracker:
                 return Progress.resumed(document or {}, time.monotonic())
         return Progress.unknown(time.monotonic())
 
-    def _heartbeat(self, eid: ObjectId, changes: dict[str, Any] | None = None, *, force: bool = False) -> list[Write]:
+    def _heartbeat(self, eid: ObjectId, changes: dict[str, Any] | None = None, *, force: bool = False,
+                   now: float | None = None) -> list[Write]:
         """One update of the experiment: `changes`, and its heartbeat (with a pending `last_epoch`) when the
         last beat is older than the interval; nothing when neither is due."""
-        now = time.monotonic()
-        changes = dict(changes or {})
-        if force or now - self._last_beat.get(eid, -math.inf) >= self.heartbeat_interval:
-            self._last_beat[eid] = now
-            changes["heartbeat"] = utcnow()
-            progress = self._progress.get(eid)
-            if progress is not None and progress.pending:
-                changes.update(progress.take_pending(now))
-        return [Update(EXPERIMENTS, {"_id": eid}, changes)] if changes else []
+        now = time.monotonic() if now is None else now
+        if not force and now - self._last_beat.get(eid, -math.inf) < self.heartbeat_interval:
+            return [Update(EXPERIMENTS, {"_id": eid}, changes)] if changes else []  # the usual epoch: no beat
+        self._last_beat[eid] = now
+        changes = {**(changes or {}), "heartbeat": utcnow()}
+        progress = self._progress.get(eid)
+        if progress is not None and progress.pending:
+            changes.update(progress.take_pending(now))
+        return [Update(EXPERIMENTS, {"_id": eid}, changes)]
 
     def beat(self, experiment_id: IdLike) -> None:
         """Refresh a running experiment's heartbeat now (a run's heartbeat thread calls this)."""
@@ -544,12 +609,42 @@ def _statuses(status: str | Iterable[str]) -> list[str] | None:
     """The statuses a leaderboard ranks; None for all of them (`"any"`)."""
     if status == "any":
         return None
+    if not isinstance(status, (str, Iterable)):
+        raise InvalidArgument(f"status must be a status, a list of statuses, or 'any'; got {status!r}")
     statuses = [status] if isinstance(status, str) else list(status)
     for each in statuses:
         _check_status(each)
     if not statuses:
         raise InvalidArgument("status must name at least one status, or be 'any'")
     return statuses
+
+
+def leaderboard_statuses(values: Iterable[str] | None) -> str | list[str]:
+    """`get_best_models`' `status` from what a user typed (the CLI's --status, the API's ?status=): statuses
+    repeated and/or comma-separated, any case, or `any`; nothing is `completed`. InvalidArgument otherwise."""
+    names = list(dict.fromkeys(part.strip().lower() for value in values or () for part in str(value).split(",")
+                               if part.strip()))
+    if not names:
+        return "completed"
+    if "any" in names:
+        if len(names) > 1:
+            raise InvalidArgument("status 'any' already takes every status: give it alone")
+        return "any"
+    for name in names:
+        if name not in STATUSES:
+            raise InvalidArgument(f"status must be 'any' or one or more of {', '.join(STATUSES)} "
+                                  f"(comma-separated); got {name!r}")
+    return names
+
+
+def _merged(section: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `$set` that merges `values` key by key into the sub-document `section`."""
+    return {f"{section}.{check_key(key, section)}": normalize_value(value, f"{section}.{key}")
+            for key, value in values.items()}
+
+
+def _file_path(file: Any) -> Any:
+    return file.get("path") if isinstance(file, Mapping) else None
 
 
 def _check_status(status: Any) -> None:
@@ -596,4 +691,4 @@ def _user() -> str:
         return "unknown"
 
 
-__all__ = ["MongoExperimentTracker", "Tracker", "get_tracker", "sort_spec"]
+__all__ = ["MongoExperimentTracker", "Tracker", "get_tracker", "leaderboard_statuses", "sort_spec"]

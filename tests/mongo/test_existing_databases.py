@@ -50,6 +50,13 @@ def test_duplicates_and_renamed_indexes_leave_reads_and_writes_working(seed_data
         history = tracker.get_experiment_history(experiment)
     assert [e["epoch"] for e in history["epochs"]] == [0, 1, 2, 3, 3]  # shown as they are
     assert [d["experiment_name"] for d in tracker.get_best_models(challenge=2)] == ["eegnex_seed"]
+    assert "MongoDB indexes" not in caplog.text  # reads create no index (the first write does)
+
+    with caplog.at_level(logging.WARNING, logger="epochlog.mongo"):
+        new = tracker.create_experiment("after-adoption", 2)  # writes that need no unique index work
+        tracker.log_epoch(new, 0, {"val_loss": 0.3})
+        tracker.update_experiment_status(new, "completed")
+    assert [d["experiment_name"] for d in tracker.get_best_models(challenge=2)] == ["after-adoption", "eegnex_seed"]
     store = tracker.store
     assert isinstance(store, MongoStore)
     assert list(store.index_problems) == ["epochs.experiment_id_1_epoch_1"]
@@ -57,11 +64,6 @@ def test_duplicates_and_renamed_indexes_leave_reads_and_writes_working(seed_data
     assert "epochs.experiment_id_1_epoch_1" in caplog.text and "epochlog doctor" in caplog.text
     status_indexes = [index["name"] for index in db.experiments.list_indexes() if list(index["key"]) == ["status"]]
     assert status_indexes == ["by_status"]  # accepted, not created a second time
-
-    new = tracker.create_experiment("after-adoption", 2)  # writes that need no unique index work
-    tracker.log_epoch(new, 0, {"val_loss": 0.3})
-    tracker.update_experiment_status(new, "completed")
-    assert [d["experiment_name"] for d in tracker.get_best_models(challenge=2)] == ["after-adoption", "eegnex_seed"]
     tracker.close()
 
 
@@ -95,3 +97,52 @@ def test_doctor_reports_then_repairs_with_a_backup(seed_database: tuple[str, Any
                for index in db.epochs.list_indexes())
     db.experiments.delete_one({"experiment_name": "odd"})
     assert "No problems found." in cli.ok("doctor").stdout
+
+
+def test_without_its_unique_index_an_epoch_logged_again_adds_no_duplicate(seed_database: tuple[str, Any],
+                                                                         mongo_uri: str) -> None:
+    """Where the (experiment_id, epoch) index could not be built, an epoch is upserted by its key, never
+    inserted (on FerretDB, epochs are otherwise sent as inserts that the unique index turns back)."""
+    name, db = seed_database
+    experiment = _seed_era_run(db)
+    tracker = Tracker(mongo_uri, database=name, journal=False)
+    tracker.resume_run(experiment).log_epoch(2, {"val_loss": 0.05})
+    tracker.log_epoch(experiment, 4, {"val_loss": 0.04})
+    tracker.flush()
+    epochs = sorted(e["epoch"] for e in db.epochs.find({"experiment_id": experiment}))
+    assert epochs == [0, 1, 2, 3, 3, 4]
+    assert db.epochs.find_one({"experiment_id": experiment, "epoch": 2})["metrics"] == {"val_loss": 0.05}
+    tracker.close()
+
+
+def test_a_non_unique_index_on_the_epoch_key_is_reported_and_never_trusted(seed_database: tuple[str, Any],
+                                                                         mongo_uri: str) -> None:
+    name, db = seed_database
+    experiment = db.experiments.insert_one({"experiment_name": "x", "status": "running"}).inserted_id
+    db.epochs.create_index([("experiment_id", 1), ("epoch", 1)], name="by_run_epoch")  # not unique
+    tracker = Tracker(mongo_uri, database=name, journal=False)
+    store = tracker.store
+    assert isinstance(store, MongoStore)
+    for _ in range(2):
+        tracker.log_epoch(experiment, 0, {"val_loss": 0.5})
+    assert db.epochs.count_documents({"experiment_id": experiment}) == 1
+    assert list(store.index_problems) == ["epochs.experiment_id_1_epoch_1"]
+    tracker.close()
+
+
+def test_an_epoch_logged_again_replaces_the_one_an_older_client_inserted(seed_database: tuple[str, Any],
+                                                                        mongo_uri: str) -> None:
+    """With the unique index in place, the epoch a seed-era client wrote keeps its `_id` and takes the new
+    values; a journal replaying an epoch it already shipped changes nothing."""
+    name, db = seed_database
+    experiment = db.experiments.insert_one({"experiment_name": "x", "status": "running"}).inserted_id
+    old_id = db.epochs.insert_one({"experiment_id": experiment, "epoch": 0, "metrics": {"val_loss": 0.9}}).inserted_id
+    tracker = Tracker(mongo_uri, database=name)
+    for epoch, loss in [(0, 0.5), (1, 0.4), (1, 0.3)]:
+        tracker.log_epoch(experiment, epoch, {"val_loss": loss})
+    assert tracker.sync()
+    stored = {e["epoch"]: e for e in db.epochs.find({"experiment_id": experiment})}
+    assert sorted(stored) == [0, 1]
+    assert stored[0]["_id"] == old_id and stored[0]["metrics"]["val_loss"] == 0.5
+    assert stored[1]["metrics"]["val_loss"] == 0.3
+    tracker.close()

@@ -89,7 +89,7 @@ def test_elem_match_returns_the_first_matching_element() -> None:
     ({"a": 1, "name": 0}, "mix"),
     ({"a": 1, "a.b": 1}, "collision"),
     ({"a.b": 0, "a": 0}, "collision"),
-    ({"runs.$": 1}, "'$'"),
+    ({"runs.$": 1}, "does not match the query document"),  # no filter: MongoDB error 31277
     ({"score": {"$meta": "textScore"}}, "$meta"),
     ({"a": "b"}, "'a'"),
     ({"a": None}, "'a'"),
@@ -105,4 +105,38 @@ def test_elem_match_returns_the_first_matching_element() -> None:
 def test_bad_projections_are_refused(projection: Any, culprit: str) -> None:
     with pytest.raises(QueryError) as raised:
         compile_projection(projection)
+    assert culprit in str(raised.value)
+
+
+def test_positional_projection_follows_mongodbs_recorded_offset() -> None:
+    """MongoDB keeps the element at the offset its matcher records (projection_executor_utils.cpp,
+    applyFindPositionalProjection): `$and` keeps the last condition's, `$or` the matching branch's; the
+    offset applies to the first array on the projected path, and what follows `.$.` is ignored."""
+    doc = {"_id": ID, "g": [{"s": 1, "m": 5}, {"s": 2, "m": 9}], "t": ["p", "q", "r"]}
+
+    def positional(projection: Any, filter: Any) -> Any:
+        function = compile_projection(projection, filter)
+        assert function is not None
+        return function(doc)
+
+    assert positional({"g.$": 1}, {"$and": [{"g.s": 2}, {"t": "p"}]})["g"] == [{"s": 1, "m": 5}]
+    with pytest.raises(QueryError, match="element mismatch"):  # offset 2 of t applied to g: error 51247
+        positional({"g.$": 1}, {"$and": [{"g.s": 1}, {"t": "r"}]})
+    assert positional({"t.$": 1}, {"$or": [{"t": "zz"}, {"t": "q"}]})["t"] == ["q"]
+    assert positional({"g.$.s": 1, "_id": 0}, {"g.m": 5}) == {"g": [{"s": 1, "m": 5}]}
+    assert positional({"g": {"s.$": 1}}, {"g.s": 2}) == {"_id": ID, "g": [{"s": 2}]}
+    with pytest.raises(QueryError, match="offset"):
+        positional({"g.$": 1}, {"g.0.s": 1})
+
+
+@pytest.mark.parametrize("projection, culprit", [
+    ({"g.$": 1, "t.$": 1}, "more than one positional"),
+    ({"g.$": 1, "t": {"$elemMatch": {"$eq": "p"}}}, "$elemMatch"),
+    ({"g.$": {"$slice": 1}}, "expression"),
+    ({"g.$": "x"}, "literal"),
+    ({"g.$.$": 1}, "twice"),
+])
+def test_bad_positional_projections_are_refused(projection: Any, culprit: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        compile_projection(projection, {"g.s": 1, "t": "p"})
     assert culprit in str(raised.value)

@@ -16,7 +16,7 @@ from bson import ObjectId
 from epochlog import InvalidArgument, InvalidDocument, StoreUnavailable, Tracker
 from epochlog.store import journal as journal_module
 from epochlog.store.base import Store, Write
-from epochlog.store.journal import JournaledStore, backoff_delay, journal_directory, sync, target_key
+from epochlog.store.journal import JournaledStore, JournalFile, backoff_delay, journal_directory, sync, target_key
 from epochlog.store.sqlite import SQLiteStore
 
 
@@ -220,3 +220,20 @@ def test_a_database_given_apart_from_the_uri_is_its_own_target() -> None:
     assert target_key("mongodb://h:1/", "other") == target_key("mongodb://h:1/other")
     assert target_key("mongodb://h:1/", "other") != target_key("mongodb://h:1/")
     assert journal_module.DEFAULT_MAX_BACKOFF == 30.0
+
+
+def test_a_row_appended_after_the_last_was_refused_never_takes_its_place(tmp_path: Path) -> None:
+    """The newest pending row refused, the next append must not reuse its seq: the refused row would be
+    overwritten by the next refusal, and lost (seen when a torn row and a future one were refused in turn)."""
+    journal = JournalFile.create(tmp_path / "journal")
+    journal.append("[first]")
+    journal.append("[torn")
+    [(_, _), (torn_seq, _)] = journal.oldest(10)
+    journal.refuse(torn_seq, "[torn", "undecodable journal row: torn")
+    journal.append("[teleport]")
+    [(_, _), (next_seq, _)] = journal.oldest(10)
+    assert next_seq > torn_seq
+    journal.refuse(next_seq, "[teleport]", "undecodable journal row: future")
+    assert [reason for _, reason, _ in journal.refused_rows()] == ["undecodable journal row: torn",
+                                                                   "undecodable journal row: future"]
+    journal.close()

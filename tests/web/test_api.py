@@ -331,4 +331,4 @@ def test_an_empty_store_answers_everywhere(tracker: Tracker) -> None:
                      "/api/subjects/breakdown", "/api/experiments/export"]:
             assert client.get(path).status_code == 200, path
         assert client.get("/api/leaderboard").json()["boards"] == [
-            {"challenge": None, "completed": 0, "ranked": 0, "rows": []}]
+            {"challenge": None, "completed": 0, "considered": 0, "ranked": 0, "rows": []}]

@@ -1,13 +1,16 @@
 """The `epochlog` command: the typer app, the options every command shares, and the one place errors end.
 
-Exit codes: 0 ok; 1 a user error, reported as one line on stderr (never a traceback); 2 a usage error.
+Exit codes: 0 ok (also when the reader of a pipe stops early, as `head` does); 1 a user error, reported as one
+line on stderr (never a traceback); 2 a usage error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, NoReturn
 
@@ -38,13 +41,28 @@ class EpochlogGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context (private module)
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # here, where a reader gone away is caught, rather than at exit
+            return result
+        except BrokenPipeError:  # `epochlog export | head -1`: the reader has all it wanted
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except EpochlogError as error:
             fail(str(error))
         except sqlite3.DatabaseError as error:  # a file that is not an epochlog store, say
             fail(f"cannot read the store: {error}")
         except OSError as error:
             fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit finds no closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file descriptor (a test runner's capture): nothing to flush
+        pass
 
 
 def fail(message: str) -> NoReturn:
@@ -175,13 +193,22 @@ def parse_sort(text: str | None, default: list[tuple[str, int]] | None = None) -
 
 # -- output ------------------------------------------------------------------------------------------
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits with status 1 here; a reader that stopped early is ended by `EpochlogGroup` instead, as
+        every other write to a closed pipe."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console() -> Console:
-    """Standard output (made per command, so tests and pipes get what they redirected)."""
-    return Console(highlight=False, soft_wrap=False, emoji=False)
+    """Standard output (made per command, so tests and pipes get what they redirected). Without markup: stored
+    text such as a name `[/run]` is printed as it is, never read as rich's markup."""
+    return _Console(highlight=False, soft_wrap=False, emoji=False, markup=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, emoji=False)
+    return _Console(stderr=True, highlight=False, emoji=False)
 
 
 def to_json(value: Any, *, indent: int | None = 2) -> str:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
 from bson import ObjectId
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ..diff import get_path
+from ..display import duration, error_text, mapping, model_label, tag_list
 from ..errors import InvalidArgument, NotFound
-from ..tracker import Tracker
+from ..tracker import Tracker, leaderboard_statuses
 from . import render
 from .app import (
     AsJson,
@@ -75,23 +77,27 @@ def ls(challenge: Challenge = None, status: StatusOpt = None, tag: Tag = None, q
     if not documents:
         out.print("No experiments match." if condition else "No experiments yet: try `epochlog demo`.")
         return
+    out.print(experiments_table(documents, total, out.width))
+
+
+def experiments_table(documents: Sequence[Mapping[str, Any]], total: int, width: int) -> Table:
+    """`ls`'s table of experiments (whatever types their fields hold), the columns that fit in `width`."""
     title = f"{total} experiment{'s' if total != 1 else ''}" + \
         (f" (showing {len(documents)})" if total > len(documents) else "")
-    metrics = [document.get("metrics") or {} for document in documents]
+    metrics = [mapping(document.get("metrics")) for document in documents]
     columns: list[tuple[str, bool, list[Any]]] = [
         ("id", False, [str(d["_id"]) for d in documents]),
-        ("name", False, [str(d.get("experiment_name", "")) for d in documents]),
+        ("name", False, [render.plain(d.get("experiment_name")) for d in documents]),
         ("ch", True, [render.plain(d.get("challenge")) for d in documents]),
-        ("model", False, [render.plain(get_path(d, "model.name")) for d in documents]),
+        ("model", False, [model_label(d.get("model")) or render.DASH for d in documents]),
         ("status", False, [render.status(d.get("status")) for d in documents]),
         ("val_loss", True, [render.number(m.get("best_val_loss")) for m in metrics]),
         ("epoch", True, [render.number(m.get("best_epoch")) for m in metrics]),
         ("started", False, [render.when(d.get("start_time")) for d in documents]),
-        ("tags", False, [", ".join(d.get("tags") or []) for d in documents]),
+        ("tags", False, [", ".join(tag_list(d.get("tags"))) for d in documents]),
     ]
-    table = render.fitted_table(title, out.width, columns,
-                                ["id", "name", "status", "val_loss", "ch", "epoch", "model", "started", "tags"])
-    out.print(table)
+    return render.fitted_table(title, width, columns,
+                               ["id", "name", "status", "val_loss", "ch", "epoch", "model", "started", "tags"])
 
 
 @app.command("show")
@@ -100,36 +106,51 @@ def show(ref: Ref, uri: Uri = None, as_json: AsJson = False) -> None:
     with open_tracker(uri) as tracker:
         history = tracker.get_experiment_history(resolve(tracker, ref))
         series = tracker.get_metric_names(history["experiment"]["_id"])
-    experiment, epochs, checkpoints = history["experiment"], history["epochs"], history["checkpoints"]
     if as_json:
         print_json({**history, "series": series})
         return
     out = console()
-    out.print(_overview(experiment, series))
-    trees = [render.tree(part, experiment.get(part) or {}) for part in ("model", "config", "dataset")]
+    for part in experiment_view(history, series, ref):
+        out.print(part)
+
+
+def experiment_view(history: Mapping[str, Any], series: list[str], ref: str) -> list[RenderableType]:
+    """What `show` prints of `Tracker.get_experiment_history`, whatever types the documents hold."""
+    experiment, epochs, checkpoints = history["experiment"], history["epochs"], history["checkpoints"]
+    parts: list[RenderableType] = [_overview(experiment, series)]
+    trees = [render.tree(part, experiment.get(part)) for part in ("model", "config", "dataset")]
     if experiment.get("config_raw"):
         trees.append(render.tree("config_raw (not parsed)", {"text": experiment["config_raw"]}))
-    out.print(Group(*trees))
-    metrics = experiment.get("metrics") or {}
-    if metrics:
+    parts.append(Group(*trees))
+    metrics = experiment.get("metrics")
+    if metrics and not isinstance(metrics, Mapping):
+        parts.append(Text(f"Summary metrics (not a document): {render.plain(metrics)}"))
+    elif metrics:
         table = Table(title="Summary metrics", title_justify="left")
         table.add_column("metric")
         table.add_column("value", justify="right")
         for name, value in metrics.items():
-            table.add_row(name, render.number(value))
-        out.print(table)
+            table.add_row(str(name), render.number(value))
+        parts.append(table)
     if epochs:
         shown = epochs[-EPOCHS_SHOWN:]
         title = f"Epochs ({len(epochs)})" + (f", last {len(shown)}: `epochlog history {ref}` shows all"
                                              if len(shown) < len(epochs) else "")
-        out.print(_epochs_table(shown, experiment, checkpoints, title))
+        parts.append(_epochs_table(shown, experiment, checkpoints, title))
     else:
-        out.print(Text("No epochs logged.", style="dim"))
+        parts.append(Text("No epochs logged.", style="dim"))
     if checkpoints:
-        out.print(_checkpoints_table(checkpoints))
+        parts.append(_checkpoints_table(checkpoints))
     subjects = experiment.get("subject_metrics")
     if isinstance(subjects, Mapping) and subjects:
-        out.print(Text(f"Per-subject results for {len(subjects)} subjects (see --json).", style="dim"))
+        parts.append(Text(f"Per-subject results for {len(subjects)} subjects (see --json).", style="dim"))
+    return parts
+
+
+LeaderboardStatus = Annotated[list[str] | None, typer.Option(
+    "--status", "-s", metavar="STATUS",
+    help="Rank runs of these statuses (running, completed, failed, stopped; repeat or comma-separate), or "
+         "'any'. Unfinished runs rank by the best epoch they reached. \\[default: completed]")]
 
 
 @app.command("best")
@@ -138,25 +159,38 @@ def best(challenge: Challenge = None,
          metric: Annotated[str, typer.Option("--metric", "-m", help="Summary metric to rank by (under metrics.).")]
          = "best_val_loss",
          maximize: Annotated[bool, typer.Option("--max", help="Higher is better (accuracy); default lower.")] = False,
-         query: Query = None, uri: Uri = None, as_json: AsJson = False) -> None:
-    """The leaderboard: the best completed experiments by a summary metric (NaN and inf never rank)."""
+         status: LeaderboardStatus = None, query: Query = None, uri: Uri = None, as_json: AsJson = False) -> None:
+    """The leaderboard: the best experiments by a summary metric, completed ones unless --status says otherwise
+    (NaN and inf never rank), each with its status and whether its best checkpoint file still verifies."""
+    try:
+        statuses = leaderboard_statuses(status)
+    except InvalidArgument as error:
+        raise typer.BadParameter(str(error), param_hint="--status") from None
     field = metric if metric.startswith("metrics.") or "." in metric else f"metrics.{metric}"
     with open_tracker(uri) as tracker:
         ranked = tracker.get_best_models(challenge, n, metric=field, mode="max" if maximize else "min",
-                                         filter=build_filter(query=query) or None)
+                                         filter=build_filter(query=query) or None, status=statuses)
+        states = tracker.best_checkpoint_states(d["_id"] for d in ranked)
     if as_json:
-        print_json(ranked)
+        print_json([{**document, "best_checkpoint": states[document["_id"]]} for document in ranked])
         return
-    print_leaderboard(ranked, field, challenge)
+    print_leaderboard(ranked, field, challenge, statuses, states)
 
 
-def print_leaderboard(ranked: Sequence[Mapping[str, Any]], field: str, challenge: int | None) -> None:
+def print_leaderboard(ranked: Sequence[Mapping[str, Any]], field: str, challenge: int | None,
+                      status: str | Sequence[str] = "completed",
+                      checkpoints: Mapping[Any, str | None] | None = None) -> None:
+    """The leaderboard table; `status` is what ranked (`completed`, `any` or a list), for the title, and
+    `checkpoints` each run's best checkpoint state (`Tracker.best_checkpoint_states`), a column when given."""
     out = console()
     scope = f"challenge {challenge}" if challenge is not None else "all challenges"
     if not ranked:
-        out.print(f"No completed experiment with a finite {field} ({scope}).")
+        which = "" if status == "any" else f"{render.statuses(status)} "
+        out.print(f"No {which}experiment with a finite {field} ({scope}).")
         return
-    configs = [document.get("config") or {} for document in ranked]
+    if status != "completed":
+        scope += " · any status" if status == "any" else f" · {render.statuses(status)}"
+    configs = [mapping(document.get("config")) for document in ranked]
     metric = field.removeprefix("metrics.")
     columns: list[tuple[str, bool, list[Any]]] = [
         ("#", True, [str(rank) for rank in range(1, len(ranked) + 1)]),
@@ -164,16 +198,21 @@ def print_leaderboard(ranked: Sequence[Mapping[str, Any]], field: str, challenge
         ("name", False, [str(d.get("experiment_name", "")) for d in ranked]),
         ("ch", True, [render.plain(d.get("challenge")) for d in ranked]),
         ("model", False, [render.plain(get_path(d, "model.name")) for d in ranked]),
+        ("status", False, [render.status(d.get("status")) for d in ranked]),
         (metric, True, [render.number(get_path(d, field)) for d in ranked]),
         ("epoch", True, [render.number(get_path(d, "metrics.best_epoch")) for d in ranked]),
+        ("ckpt", False, [render.checkpoint_state((checkpoints or {}).get(d["_id"])) for d in ranked]),
         ("optimizer", False, [render.plain(c.get("optimizer")) for c in configs]),
         ("lr", True, [render.number(c.get("learning_rate")) for c in configs]),
         ("batch", True, [render.number(c.get("batch_size")) for c in configs]),
         ("started", False, [render.when(d.get("start_time")) for d in ranked]),
     ]
+    if checkpoints is None:
+        columns = [column for column in columns if column[0] != "ckpt"]
+    priority = ["#", "name", metric, "status", "ckpt", "model", "ch", "epoch", "id", "optimizer", "lr", "batch",
+                "started"]
     table = render.fitted_table(f"Best by {field} ({scope})", out.width, columns,
-                                ["#", "name", metric, "model", "ch", "epoch", "id", "optimizer", "lr", "batch",
-                                 "started"])
+                                [name for name in priority if checkpoints is not None or name != "ckpt"])
     out.print(table)
 
 
@@ -190,36 +229,39 @@ def compare(refs: Annotated[list[str], typer.Argument(metavar="ID...", help="Two
     if as_json:
         print_json({"experiments": documents, "config_diff": diff})
         return
-    out = console()
+    for part in compare_tables(documents, diff):
+        console().print(part)
+
+
+def compare_tables(documents: Sequence[Mapping[str, Any]], diff: Mapping[str, list[Any]]) -> list[Table | str]:
+    """`compare`'s summary side by side, then the config keys that differ (or a sentence saying none do)."""
     table = Table(title="Summary", title_justify="left")
     table.add_column("")
     for document in documents:
-        table.add_column(str(document.get("experiment_name", document["_id"])), justify="right")
+        table.add_column(_label(document), justify="right")
     rows: list[tuple[str, list[Any]]] = [
         ("id", [str(d["_id"]) for d in documents]),
         ("status", [render.status(d.get("status")) for d in documents]),
         ("challenge", [render.plain(d.get("challenge")) for d in documents]),
-        ("model", [render.plain(get_path(d, "model.name")) for d in documents]),
-        ("started", [render.when(d.get("start_time")) for d in documents]),
-        ("duration", [render.duration(d.get("start_time"), d.get("end_time")) for d in documents]),
+        ("model", [model_label(d.get("model")) or render.DASH for d in documents]),
+        ("started", [render.plain(d.get("start_time")) for d in documents]),
+        ("duration", [duration(d, _now()) for d in documents]),
     ]
-    names = list(dict.fromkeys(name for d in documents for name in (d.get("metrics") or {})))
+    names = list(dict.fromkeys(name for d in documents for name in mapping(d.get("metrics"))))
     for name in names:
-        values = [(d.get("metrics") or {}).get(name) for d in documents]
+        values = [mapping(d.get("metrics")).get(name) for d in documents]
         rows.append((f"metrics.{name}", _marked(name, values)))
     for label, cells in rows:
         table.add_row(label, *cells)
-    out.print(table)
     if not diff:
-        out.print("The configs, models and datasets are identical.")
-        return
+        return [table, "The environments, configs, models and datasets are identical."]
     changes = Table(title=f"{len(diff)} config key{'s' if len(diff) != 1 else ''} differ", title_justify="left")
     changes.add_column("key", style="bold yellow")
     for document in documents:
-        changes.add_column(str(document.get("experiment_name", document["_id"])), justify="right")
+        changes.add_column(_label(document), justify="right")
     for key, values in diff.items():
         changes.add_row(key, *[Text(render.plain(value), style="yellow") for value in values])
-    out.print(changes)
+    return [table, changes]
 
 
 @app.command("history")
@@ -227,20 +269,26 @@ def history(ref: Ref, uri: Uri = None, as_json: AsJson = False) -> None:
     """Every epoch of an experiment with all its metrics and timings, and loss sparklines."""
     with open_tracker(uri) as tracker:
         found = tracker.get_experiment_history(resolve(tracker, ref))
-    experiment, epochs = found["experiment"], found["epochs"]
     if as_json:
-        print_json(epochs)
+        print_json(found["epochs"])
         return
     out = console()
+    for part in history_view(found):
+        out.print(part)
+
+
+def history_view(history: Mapping[str, Any]) -> list[RenderableType]:
+    """What `history` prints: every epoch, and loss sparklines."""
+    experiment, epochs = history["experiment"], history["epochs"]
     if not epochs:
-        out.print(f"{experiment.get('experiment_name')}: no epochs logged.")
-        return
-    out.print(_epochs_table(epochs, experiment, found["checkpoints"],
-                            f"{experiment.get('experiment_name')} ({experiment['_id']}): {len(epochs)} epochs"))
+        return [f"{_label(experiment)}: no epochs logged."]
+    parts: list[RenderableType] = [_epochs_table(epochs, experiment, history["checkpoints"],
+                                                 f"{_label(experiment)} ({experiment['_id']}): {len(epochs)} epochs")]
     for name in ("train_loss", "val_loss"):
-        line = render.sparkline([(e.get("metrics") or {}).get(name) for e in epochs])
+        line = render.sparkline([mapping(e.get("metrics")).get(name) for e in epochs])
         if line:
-            out.print(f"{name:>10}  {line}")
+            parts.append(f"{name:>10}  {line}")
+    return parts
 
 
 # -- pieces ------------------------------------------------------------------------------------------
@@ -254,52 +302,54 @@ def _overview(experiment: Mapping[str, Any], series: list[str]) -> Panel:
         ("id", str(experiment["_id"])),
         ("status", render.status(experiment.get("status"))),
         ("challenge", render.plain(experiment.get("challenge"))),
-        ("model", render.plain(get_path(experiment, "model.name"))),
-        ("started", render.when(started)),
-        ("ended", render.when(ended) if ended else "—"),
-        ("duration", render.duration(started, ended or experiment.get("heartbeat"))),
-        ("tags", ", ".join(experiment.get("tags") or []) or "—"),
+        ("model", model_label(experiment.get("model")) or render.DASH),
+        ("started", render.plain(started)),
+        ("ended", render.plain(ended)),
+        ("duration", duration(experiment, _now())),
+        ("tags", ", ".join(tag_list(experiment.get("tags"))) or render.DASH),
     ]
-    if experiment.get("notes"):
-        rows.append(("notes", experiment["notes"]))
+    notes = experiment.get("notes")
+    if notes:
+        rows.append(("notes", notes if isinstance(notes, str) else render.plain(notes)))
     if series:
         rows.append(("step series", ", ".join(series)))
-    error = experiment.get("error")
-    if isinstance(error, Mapping):
-        rows.append(("error", Text(f"{error.get('type', '')}: {error.get('message', '')}", style="red")))
+    error = error_text(experiment.get("error"))
+    if error is not None:
+        rows.append(("error", Text(error, style="red")))
     legacy = experiment.get("legacy")
     if isinstance(legacy, Mapping):
-        rows.append(("legacy", f"run {legacy.get('run_id')} of {legacy.get('source')}"))
-        for reason in legacy.get("repairs") or []:
-            rows.append(("", Text(f"repaired: {reason}", style="yellow")))
+        rows.append(("legacy", f"run {render.plain(legacy.get('run_id'))} of {render.plain(legacy.get('source'))}"))
+        repairs = legacy.get("repairs") or []
+        for reason in repairs if isinstance(repairs, list) else [repairs]:
+            rows.append(("", Text(f"repaired: {render.plain(reason)}", style="yellow")))
     for label, value in rows:
         grid.add_row(label, value)
-    return Panel(grid, title=str(experiment.get("experiment_name", "")), title_align="left")
+    return Panel(grid, title=Text(_label(experiment)), title_align="left")
 
 
 def _epochs_table(epochs: list[Mapping[str, Any]], experiment: Mapping[str, Any],
                   checkpoints: list[Mapping[str, Any]], title: str) -> Table:
-    names = list(dict.fromkeys([*(n for n in FIRST_METRICS if any(n in (e.get("metrics") or {}) for e in epochs)),
-                                *(n for e in epochs for n in (e.get("metrics") or {}))]))
+    metrics_of = [mapping(e.get("metrics")) for e in epochs]
+    names = list(dict.fromkeys([*(n for n in FIRST_METRICS if any(n in metrics for metrics in metrics_of)),
+                                *(n for metrics in metrics_of for n in metrics)]))
     best_epoch = get_path(experiment, "metrics.best_epoch")
-    saved = {c.get("epoch"): c for c in checkpoints}
+    saved = {c.get("epoch") for c in checkpoints if _hashable(c.get("epoch"))}
     table = Table(title=title, title_justify="left")
     table.add_column("epoch", justify="right")
     for name in names:
         table.add_column(name, justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("", no_wrap=True)
-    for epoch in epochs:
-        metrics = epoch.get("metrics") or {}
+    for epoch, metrics in zip(epochs, metrics_of):
         number = epoch.get("epoch")
         marks = []
-        if number == best_epoch:
+        if best_epoch is not None and number == best_epoch:
             marks.append("★ best")
-        if number in saved:
+        if _hashable(number) and number in saved:
             marks.append("ckpt")
-        table.add_row(str(number), *[render.number(metrics.get(name)) for name in names],
+        table.add_row(render.plain(number), *[render.number(metrics.get(name)) for name in names],
                       render.number(get_path(epoch, "timing.duration_seconds"), 3), " ".join(marks),
-                      style="bold" if number == best_epoch else None)
+                      style="bold" if best_epoch is not None and number == best_epoch else None)
     return table
 
 
@@ -309,12 +359,27 @@ def _checkpoints_table(checkpoints: list[Mapping[str, Any]]) -> Table:
                           ("checksum", "left"), ("path", "left")):
         table.add_column(name, justify="right" if justify == "right" else "left")
     for checkpoint in checkpoints:
-        file = checkpoint.get("file") or {}
-        checksum = str(file.get("checksum") or "—")
+        stored = checkpoint.get("file")
+        file = mapping(stored)
+        path = file.get("path") if isinstance(stored, Mapping) else stored  # the seed's code stored the path alone
+        checksum = render.plain(file.get("checksum"))
         table.add_row(render.plain(checkpoint.get("epoch")), render.number(get_path(checkpoint, "metrics.val_loss")),
-                      "★" if checkpoint.get("is_best") else "", render.number(file.get("size_mb"), 3),
-                      checksum[:19] + ("…" if len(checksum) > 19 else ""), str(file.get("path", "—")))
+                      "★" if checkpoint.get("is_best") is True else "", render.number(file.get("size_mb"), 3),
+                      checksum[:19] + ("…" if len(checksum) > 19 else ""), render.plain(path))
     return table
+
+
+def _label(document: Mapping[str, Any]) -> str:
+    name = document.get("experiment_name")
+    return render.plain(name if name is not None else document["_id"])
+
+
+def _hashable(value: Any) -> bool:
+    return isinstance(value, (int, float, str))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def _marked(name: str, values: list[Any]) -> list[Text]:
@@ -332,4 +397,5 @@ def _marked(name: str, values: list[Any]) -> list[Text]:
     return cells
 
 
-__all__ = ["best", "compare", "history", "ls", "print_leaderboard", "resolve", "show"]
+__all__ = ["best", "compare", "compare_tables", "experiment_view", "experiments_table", "history", "history_view", "ls",
+           "print_leaderboard", "resolve", "show"]

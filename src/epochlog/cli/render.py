@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 STATUS_STYLES = {"completed": "green", "running": "bold cyan", "failed": "red", "stopped": "yellow"}
+CHECKPOINT_STYLES = {"ok": "green", "missing": "bold red", "changed": "bold red", "unchecked": "yellow"}
 DASH = "—"
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -54,30 +55,41 @@ def plain(value: Any) -> str:
 
 
 def when(value: Any) -> str:
+    """A date to the minute, in UTC; anything else stored there as it is."""
     if not isinstance(value, dt.datetime):
-        return DASH
+        return plain(value)
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def duration(start: Any, end: Any) -> str:
-    if not isinstance(start, dt.datetime) or not isinstance(end, dt.datetime):
-        return DASH
-    seconds = max(0, int((end - start).total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours >= 24:
-        return f"{hours // 24}d {hours % 24}h"
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
-
-
 def status(value: Any) -> Text:
-    return Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+    if value is None:
+        return Text(DASH, style="dim")
+    return Text(plain(value), style=STATUS_STYLES.get(str(value), ""))
 
 
-def tree(label: str, document: Mapping[str, Any]) -> Tree:
-    """A nested document as a rich Tree (keys in bold, leaves as values)."""
+def statuses(names: str | Sequence[str]) -> str:
+    """`failed or stopped`: the statuses a leaderboard ranked, in words."""
+    items = [names] if isinstance(names, str) else list(names)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def checkpoint_state(value: Any) -> Text:
+    """A best checkpoint's verification state; a dash for a run without one."""
+    if value is None:
+        return Text(DASH, style="dim")
+    return Text(str(value), style=CHECKPOINT_STYLES.get(str(value), ""))
+
+
+def tree(label: str, document: Any) -> Tree:
+    """A nested document as a rich Tree (keys in bold, leaves as values); any other value (a model stored
+    as its name, a config as a list) as one leaf, raw."""
     root = Tree(Text(label, style="bold"))
-    _branch(root, document)
+    if isinstance(document, Mapping):
+        _branch(root, document)
+    elif document is None:
+        root.add(Text("(empty)", style="dim"))
+    else:
+        root.add(number(document) if isinstance(document, (int, float)) else Text(plain(document)))
     return root
 
 

@@ -5,7 +5,8 @@ dataset sizes, objective), `epoch` and `step` as values arrive, `checkpoint` whe
 `end` when training ended (with the exception, if any). Between `start` and `end` the run's heartbeat thread is
 running, SIGTERM stops the run as the run handle does, and Ctrl-C is remembered, so a framework that swallows
 `KeyboardInterrupt` (skorch does) still ends the run as `stopped`. If the process leaves without `end` (an
-uncaught exception, `sys.exit`), the run is ended then, as failed or stopped.
+uncaught exception, `sys.exit`), or a notebook cell raised out of training (IPython calls no `sys.excepthook`),
+the run is ended then, as failed or stopped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any
 from ..errors import InvalidArgument
 from ..run import Run, Terminated
 from ..tracker import Tracker
-from .values import config_value, metric_values, step_values
+from .values import config_value, metric_value, metric_values, safe_key, step_values
+
+MERGEABLE = ("metrics", "model", "dataset", "config")  # the experiment's sections `merge` adds keys to
 
 
 class TrainingRecorder:
@@ -50,6 +53,7 @@ class TrainingRecorder:
         self._signal: int | None = None  # SIGINT or SIGTERM, once received during the run
         self._previous_handlers: dict[int, Any] = {}
         self._previous_excepthook: Any = None
+        self._shell: Any = None  # the IPython shell whose post_run_cell event ends a run a cell's error left open
         self._epoch_started: float | None = None
         self._lock = threading.Lock()
 
@@ -63,6 +67,11 @@ class TrainingRecorder:
     @property
     def active(self) -> bool:
         return self.run is not None and not self.run.finished
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether Ctrl-C or SIGTERM arrived during the open run (`end()` then records it as stopped)."""
+        return self._signal is not None
 
     @property
     def tracker(self) -> Tracker:
@@ -109,19 +118,39 @@ class TrainingRecorder:
             return self.run.id
 
     def epoch(self, epoch: int, values: Mapping[str, Any], *, skip: frozenset[str] = frozenset(),
-              timing: Mapping[str, Any] | None = None) -> None:
-        """Log one epoch's values (storable ones; `skip` names keys to leave out) and how long it took."""
+              timing: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Log one epoch's values (storable ones; `skip` names keys to leave out), how long it took, and any
+        extra epoch fields; returns the timing logged (to log the same epoch again with more values)."""
         if not self.active:
-            return
+            return {}
         assert self.run is not None
         now = time.monotonic()
         spent = {"duration_seconds": now - self._epoch_started} if self._epoch_started is not None else {}
         self._epoch_started = now
-        self.run.log_epoch(int(epoch), metric_values(values, skip), {**spent, **dict(timing or {})})
+        logged = {**spent, **dict(timing or {})}
+        self.run.log_epoch(int(epoch), metric_values(values, skip), logged, **fields)
+        return logged
 
     def epoch_began(self) -> None:
         """Start the clock of the next epoch's duration (when the framework tells when an epoch begins)."""
         self._epoch_started = time.monotonic()
+
+    def merge(self, **sections: Mapping[str, Any]) -> None:
+        """Merge values learnt during training into the experiment's `metrics`, `model`, `dataset` or `config`,
+        key by key (a train summary at the end; an evaluation set's size, known once it is first used). A key
+        the user gave in that section keeps the user's value."""
+        if not self.active:
+            return
+        assert self.run is not None
+        merged: dict[str, dict[str, Any]] = {}
+        for section, values in sections.items():
+            if section not in MERGEABLE:
+                raise InvalidArgument(f"merge takes {', '.join(MERGEABLE)}, got {section!r}")
+            given = self._fields.get(section) or {}
+            stored = {safe_key(key): metric_value(value) if section == "metrics" else config_value(value)
+                      for key, value in values.items()}
+            merged[section] = {key: value for key, value in stored.items() if key not in given and value is not None}
+        self.tracker.merge_experiment(self.run.id, **merged)
 
     def step(self, step: int, values: Mapping[str, Any]) -> None:
         """Buffer step-level values as step series."""
@@ -170,6 +199,9 @@ class TrainingRecorder:
                 self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
         self._previous_excepthook = sys.excepthook
         sys.excepthook = self._on_uncaught
+        self._shell = _ipython_shell()
+        if self._shell is not None:  # a notebook's cell that raises calls no sys.excepthook
+            self._shell.events.register("post_run_cell", self._after_cell)
         atexit.register(self._at_exit)
 
     def _remove_hooks(self) -> None:
@@ -181,6 +213,10 @@ class TrainingRecorder:
             if sys.excepthook == self._on_uncaught:
                 sys.excepthook = self._previous_excepthook
             self._previous_excepthook = None
+        if self._shell is not None:
+            if self._after_cell in self._shell.events.callbacks["post_run_cell"]:
+                self._shell.events.unregister("post_run_cell", self._after_cell)
+            self._shell = None
         atexit.unregister(self._at_exit)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -198,10 +234,21 @@ class TrainingRecorder:
         self.end(error, trace=trace)
         previous(kind, error, trace)
 
+    def _after_cell(self, result: Any) -> None:
+        error = getattr(result, "error_in_exec", None)
+        if error is not None and self.active:
+            self.end(error, trace=error.__traceback__)
+
     def _at_exit(self) -> None:
         if self.active:
             self.end(None if self._signal is not None else
                      RuntimeError("the process exited before training ended"))
+
+
+def _ipython_shell() -> Any:
+    """The IPython shell (a notebook's kernel) this code runs in, if any; IPython is never imported here."""
+    ipython = sys.modules.get("IPython")
+    return ipython.get_ipython() if ipython is not None else None
 
 
 __all__ = ["TrainingRecorder"]

@@ -119,7 +119,9 @@ class JournalFile:
 
     def append(self, batch: str) -> None:
         with self._open():
-            self._db.execute("INSERT INTO pending(batch) VALUES(?)", (batch,))
+            # past every seq either table holds: a refused row keeps its seq, which a reused one would overwrite
+            self._db.execute("INSERT INTO pending(seq, batch) VALUES((SELECT max(coalesce((SELECT max(seq) FROM "
+                             "pending), 0), coalesce((SELECT max(seq) FROM refused), 0)) + 1), ?)", (batch,))
 
     def oldest(self, limit: int) -> list[tuple[int, str]]:
         with self._open():
@@ -254,7 +256,7 @@ class JournaledStore(Store):
         """Ship for up to `flush_timeout` seconds; what is left stays in the journal, and we say so."""
         if self._stopping:
             return
-        drained = self.flush(self.flush_timeout)
+        self.flush(self.flush_timeout)
         self._stopping = True
         self._wake.set()
         self._urgent.set()

@@ -26,7 +26,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from ..documents import EPOCH, date_to_millis, millis_to_date
+from ..documents import date_to_millis, millis_to_date
 from ..object_ids import object_id
 
 NAN_TOKEN = '{"$numberDouble":"NaN"}'

@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,13 @@ from pymongo.uri_parser import parse_uri
 
 from .. import schema
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
-from ..query.parse import parse_filter
+from ..query.evaluate import matching
+from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
-from ..types import Document, Filter, Projection, SortSpec
+from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import portable
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
+from .portable_filter import portable_filter
 
 DEFAULT_DATABASE = "eeg2025"
 log = logging.getLogger("epochlog.mongo")
@@ -33,6 +36,7 @@ _QUERY_ERROR_CODES = {2, 9, 17287, 31253, 31254, 51024, 51091}  # BadValue, Fail
 _RACE_RETRIES = 5
 _IMMUTABLE_FIELD = 66  # "would modify the immutable field '_id'"
 SOCKET_TIMEOUT_MS = 60_000
+_NOT_AUTHORIZED = "the account may not create indexes"
 
 
 class MongoStore(Store):
@@ -55,15 +59,18 @@ class MongoStore(Store):
             uri, tz_aware=True, tzinfo=dt.timezone.utc, connect=False, **client_options)
         self._db = self._client[self.database_name]
         self._ready = False
+        self._indexed = False  # whether the indexes were looked at and the missing ones tried (first write)
         self._ready_lock = threading.Lock()
         self.portable = False  # True on servers that refuse NaN/inf and nested arrays
         self._index_problems: dict[str, str] = {}
+        self._inserts_first: set[str] = set()  # collections whose upserts are tried as inserts first
         self.bulk_size = 0  # most operations per bulk write; 0: no limit
 
     # -- setup -------------------------------------------------------------------------------------
 
     def _prepare(self) -> None:
-        """At first use: learn what the server refuses, and create the indexes."""
+        """At first use: learn what the server refuses. The indexes wait for the first write
+        (`_prepare_writes`): a reader, such as a dashboard on a read-only account, never asks to create one."""
         if self._ready:
             return
         with self._ready_lock:
@@ -74,60 +81,109 @@ class MongoStore(Store):
                 self.portable = "ferretdb" in info or "ferretdbVersion" in info
                 # FerretDB 1.x deadlocks when several clients send multi-operation upsert bulks at once.
                 self.bulk_size = 1 if self.portable else 0
-                self._create_indexes()
             self._ready = True
+
+    def _prepare_writes(self) -> None:
+        """Before the first write: create the missing indexes (the unique ones keep upserts from duplicating)."""
+        self._prepare()
+        if self._indexed:
+            return
+        with self._ready_lock:
+            if not self._indexed:
+                with _translated():
+                    self._create_indexes()
 
     def _create_indexes(self) -> None:
         """Create the indexes of `schema.INDEXES` that are missing. An index already there under another name
-        with the same keys is accepted; one that cannot be built (duplicates in an older database, a read-only
-        account) is reported once in `index_problems` and the log, and stops nothing else."""
+        with the same keys is accepted; one that cannot be built (duplicates in an older database, an account
+        that may not create indexes: asked once, not once an index) is reported once in `index_problems` and
+        the log, and stops nothing else."""
         problems: dict[str, str] = {}
+        unique: set[tuple[str, tuple[tuple[str, int], ...]]] = set()
         for collection, specs in schema.INDEXES.items():
             existing = self._existing_indexes(collection)
             for spec in specs:
-                if tuple(spec.keys) in existing:
+                keys = tuple(spec.keys)
+                if _satisfied(existing, spec):
+                    unique.update([(collection, keys)] if existing[keys] else [])
+                    continue
+                if _NOT_AUTHORIZED in problems.values():  # one refusal says it for all: ask no more
+                    problems[f"{collection}.{spec.name}"] = _NOT_AUTHORIZED
                     continue
                 try:
                     self._db[collection].create_index(list(spec.keys), unique=spec.unique, name=spec.name)
                 except (mongo_errors.OperationFailure, mongo_errors.DuplicateKeyError) as error:
                     problems[f"{collection}.{spec.name}"] = _index_problem(error)
-        for name, reason in problems.items():
-            if self._index_problems.get(name) != reason:
-                log.warning("MongoDB index %s is missing and could not be created (%s); `epochlog doctor` "
-                            "explains and repairs it", name, reason)
+                else:
+                    unique.update([(collection, keys)] if spec.unique else [])
+        new = {name: reason for name, reason in problems.items() if self._index_problems.get(name) != reason}
+        for reason in dict.fromkeys(new.values()):  # one line a reason
+            log.warning("MongoDB indexes missing and not created (%s): %s; `epochlog doctor` explains and repairs "
+                        "them", reason, ", ".join(name for name in new if new[name] == reason))
         self._index_problems = problems
+        self._indexed = True
+        # FerretDB 1.x answers an upsert by scanning the collection (125 ms an epoch at 2,000 epochs), an insert
+        # from its unique index (3 ms): where that index holds, an upsert is tried as an insert first
+        self._inserts_first = {collection for collection, keys in schema.NATURAL_KEYS.items()
+                               if self.portable and (collection, tuple((key, 1) for key in keys)) in unique}
 
     @property
     def index_problems(self) -> dict[str, str]:
+        """Once this store has written (or `ensure_indexes` ran), the indexes it could not create and why;
+        before, the ones a look at the server finds missing: looking creates nothing, so `epochlog doctor`
+        stays read-only."""
         self._prepare()
-        return dict(self._index_problems)
+        if self._indexed:
+            return dict(self._index_problems)
+        problems: dict[str, str] = {}
+        with _translated():
+            for collection, specs in schema.INDEXES.items():
+                existing = self._existing_indexes(collection)
+                for spec in specs:
+                    if not _satisfied(existing, spec):
+                        problems[f"{collection}.{spec.name}"] = (
+                            "an index on these keys exists but is not unique" if tuple(spec.keys) in existing
+                            else "not created yet (the first write, `epochlog init` or `epochlog doctor --fix` "
+                                 "creates it)")
+        return problems
 
-    def _existing_indexes(self, collection: str) -> set[tuple[tuple[str, int], ...]]:
+    def _existing_indexes(self, collection: str) -> dict[tuple[tuple[str, int], ...], bool]:
+        """The keys of each index of `collection`, and whether it is unique."""
         try:
             indexes = list(self._db[collection].list_indexes())
         except mongo_errors.OperationFailure:  # no right to list them: try to create each
-            return set()
-        return {tuple((key, int(direction)) for key, direction in index["key"].items()) for index in indexes}
+            return {}
+        return {tuple((key, int(direction)) for key, direction in index["key"].items()): bool(index.get("unique"))
+                for index in indexes}
 
     def ensure_indexes(self) -> None:
-        if not self._ready:
-            self._prepare()  # creates them
-            return
-        with _translated():
+        self._prepare()
+        with self._ready_lock, _translated():
             self._create_indexes()
 
     # -- writes ------------------------------------------------------------------------------------
 
     def write(self, writes: Sequence[Write]) -> None:
         self.check_writes(writes)
-        self._prepare()
+        self._prepare_writes()
         batches: list[tuple[str, list[Any]]] = []
         for write in writes:
+            if isinstance(write, (Update, Delete)) and self.portable and \
+                    not portable_filter(parse_filter(write.filter))[1]:
+                # the server cannot select these documents itself: the earlier writes go first, then the
+                # documents the filter selects now are named by `_id`
+                self._send(batches)
+                batches = []
+                ids = [document["_id"] for document in self.find(write.collection, write.filter)]
+                write = replace(write, filter={"_id": {"$in": ids}})
             collection, operation = self._operation(write)
             if batches and batches[-1][0] == collection:
                 batches[-1][1].append(operation)
             else:
                 batches.append((collection, [operation]))
+        self._send(batches)
+
+    def _send(self, batches: list[tuple[str, list[Any]]]) -> None:
         for collection, operations in batches:
             size = self.bulk_size or len(operations)
             with _translated():
@@ -155,6 +211,9 @@ class MongoStore(Store):
                 index = errors[0].get("index", 0)
                 if errors[0].get("code") == _IMMUTABLE_FIELD and _keeps_id(operations[index]):
                     operations = [_without_id(operations[index]), *operations[index + 1:]]  # the rest is unsent
+                    continue
+                if errors[0].get("code") == 11000 and isinstance(operations[index], _InsertOrReplace):
+                    operations = [operations[index].replacement, *operations[index + 1:]]  # the key exists
                     continue
                 races += 1
                 if not _only_duplicate_keys(error) or races == _RACE_RETRIES:
@@ -224,7 +283,10 @@ class MongoStore(Store):
             if not keys:
                 raise StoreError(f"collection {write.collection!r} has no natural key to upsert on")
             body = self._encode(write.document)
-            return write.collection, ReplaceOne({key: body.get(key) for key in keys}, body, upsert=True)
+            upsert = ReplaceOne({key: body.get(key) for key in keys}, body, upsert=True)
+            if write.collection in self._inserts_first:
+                return write.collection, _InsertOrReplace(body, upsert)
+            return write.collection, upsert
         if isinstance(write, Update):
             update: dict[str, Any] = {}
             if write.set:
@@ -240,8 +302,11 @@ class MongoStore(Store):
         return portable.encode(value) if self.portable else value
 
     def _filter(self, filter: Filter | None) -> dict[str, Any]:
-        """A filter as the server takes it: compiled patterns as BSON regexes, values in the fallback form."""
-        return self._encode(_regexes(dict(filter or {})))
+        """A filter as the server takes it: compiled patterns as BSON regexes; on a server holding the fallback
+        form, rewritten for it (the write path resolves the filters that cannot be, see `write`)."""
+        if self.portable:
+            return portable_filter(parse_filter(filter))[0]
+        return _regexes(dict(filter or {}))
 
     def _decode(self, value: Any) -> Any:
         return portable.decode(value) if self.portable else value
@@ -251,21 +316,44 @@ class MongoStore(Store):
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
         self._prepare()
-        parse_filter(filter)
-        compile_projection(projection)  # refuses what we refuse on every backend
+        node = parse_filter(filter)
+        project = compile_projection(projection, node)  # refuses what we refuse on every backend
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
         order = list(sort or [])
         if not any(field == "_id" for field, _ in order):
             order.append(("_id", 1))  # ties in insertion order, as the embedded store does
+        if not self.portable:
+            with _translated():
+                cursor = self._db[collection].find(_regexes(dict(filter or {})),
+                                                   dict(projection) if projection else None,
+                                                   sort=order, skip=skip, limit=limit)
+                return list(cursor)
+        # The fallback form: the projection is applied here, to decoded values, from the fields it reads.
+        fields = project.fields if project else None
+        documents = self._portable_find(collection, node, dict.fromkeys(fields, 1) if fields else None, order,
+                                        skip, limit)
+        return [project(document) for document in documents] if project else documents
+
+    def _portable_find(self, collection: str, node: Node, fields: dict[str, int] | None,
+                       order: list[tuple[str, int]], skip: int, limit: int) -> list[Document]:
+        """Decoded documents matching `node` on a server holding the fallback form: the server selects
+        them where its answer is exact (portable_filter.py), else a superset that `matching` decides."""
+        server_filter, exact = portable_filter(node)
         with _translated():
-            cursor = self._db[collection].find(self._filter(filter), dict(projection) if projection else None,
-                                               sort=order, skip=skip, limit=limit)
-            return [self._decode(document) for document in cursor]
+            cursor = self._db[collection].find(server_filter, fields if exact else None, sort=order,
+                                               skip=skip if exact else 0, limit=limit if exact else 0)
+            documents = [portable.decode(document) for document in cursor]
+        if exact:
+            return documents
+        documents = [documents[index] for index in matching(node, documents)][skip:]
+        return documents[:limit] if limit else documents
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         self._prepare()
-        parse_filter(filter)
+        node = parse_filter(filter)
+        if self.portable and not portable_filter(node)[1]:
+            return len(self._portable_find(collection, node, None, [("_id", 1)], 0, 0))
         with _translated():
             return int(self._db[collection].count_documents(self._filter(filter)))
 
@@ -295,15 +383,29 @@ class MongoStore(Store):
             self._client.drop_database(self.database_name)
 
 
+def _satisfied(existing: dict[tuple[tuple[str, int], ...], bool], spec: IndexSpec) -> bool:
+    """Whether an index of `existing` (see `_existing_indexes`) serves `spec`, whatever its name."""
+    keys = tuple(spec.keys)
+    return keys in existing and (existing[keys] or not spec.unique)
+
+
 def _index_problem(error: mongo_errors.PyMongoError) -> str:
     code = getattr(error, "code", None)
     if code == 11000 or "duplicate" in str(error).lower() or "UNIQUE constraint" in str(error):
         return "duplicate keys in the collection"
     if code in (13, 8000) or "not authorized" in str(error).lower():
-        return "the account may not create indexes"
+        return _NOT_AUTHORIZED
     if code in (85, 86):
         return f"an index with this name but other keys or options exists ({error})"
     return str(error)
+
+
+class _InsertOrReplace(InsertOne[Document]):
+    """An upsert sent as an insert, and as `replacement` once the unique natural key refused the insert."""
+
+    def __init__(self, document: Document, replacement: ReplaceOne[Document]) -> None:
+        super().__init__(document)
+        self.replacement = replacement
 
 
 def _keeps_id(operation: Any) -> bool:

@@ -29,7 +29,8 @@ from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .updates import apply_update
 
-SCHEMA_VERSION = 2  # 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID
+#: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table
+SCHEMA_VERSION = 3
 T = TypeVar("T")
 _ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
 _MAX_PLANS = 256
@@ -92,6 +93,8 @@ class SQLiteStore(Store):
                 version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
                 if version == 1:
                     self._upgrade_from_1()
+                elif version == 2:
+                    db.execute(_table_sql(schema.BLOBS, schema.BLOBS))
                 elif version == 0:
                     self._create_tables()
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -247,7 +250,7 @@ class SQLiteStore(Store):
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
         table = _table(collection)
-        project = compile_projection(projection)
+        project = compile_projection(projection, filter)
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
 

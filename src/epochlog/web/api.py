@@ -6,25 +6,31 @@ import datetime as dt
 from typing import Annotated, Any
 
 import numpy as np
+from bson import ObjectId
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from .. import __version__
+from ..checkpoints import CheckpointState
+from ..context import environment_diff
 from ..diff import differing_keys, flatten, get_path
+from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
+from ..liveness import stale_ids
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
-from ..tracker import Tracker
+from ..tracker import BEST_MODEL_FIELDS, Tracker, leaderboard_statuses
 from ..types import Document
 from . import breakdown as subject_breakdown
 from . import listing
 from .downsample import DEFAULT_POINTS, MAX_POINTS, min_max, to_json_values, window
 from .jsonable import DocumentResponse, dumps, jsonable
-from .listing import ListQuery, check_field, is_stale, model_label, split_list
+from .listing import ListQuery, check_field, split_list
 from .settings import Settings, settings_of
 
 MAX_COMPARE = 10
+LEADERBOARD_FIELDS = (*BEST_MODEL_FIELDS, "heartbeat")  # the heartbeat tells a stale running run
 MAX_EPOCHS = 10_000
 
 
@@ -105,7 +111,10 @@ def export(query: ListQueryDep, settings: SettingsDep,
 @router.get("/experiments/{experiment_id}", tags=["experiments"], summary="One experiment's document")
 def experiment(experiment_id: str, settings: SettingsDep) -> DocumentResponse:
     document = settings.tracker.get_experiment(experiment_id)
-    return DocumentResponse({"experiment": document, "stale": is_stale(document, _now(), settings.stale_after),
+    now = _now()
+    return DocumentResponse({"experiment": document,
+                             "stale": bool(stale_ids(settings.tracker.store, [document], now, settings.stale_after)),
+                             "tags": tag_list(document.get("tags")), "duration": duration(document, now),
                              "series": settings.tracker.get_metric_names(document["_id"]),
                              "editable": settings.editable})
 
@@ -118,16 +127,20 @@ def epochs(experiment_id: str, settings: SettingsDep,
     tracker = settings.tracker
     eid = to_object_id(experiment_id, "experiment_id")
     state = tracker.store.find_one(EXPERIMENTS, {"_id": eid},
-                                   projection={"status": 1, "heartbeat": 1, "end_time": 1, "metrics": 1})
+                                   projection={"status": 1, "heartbeat": 1, "start_time": 1, "end_time": 1,
+                                               "metrics": 1})
     if state is None:
         return _not_found(eid)
-    documents = tracker.store.find(EPOCHS, {"experiment_id": eid, "epoch": {"$gt": after}},
-                                   sort=[("epoch", 1)], limit=limit)
+    # from the start, every epoch: also those other code numbered with a string or nothing
+    condition: Document = {"experiment_id": eid} if after < 0 else {"experiment_id": eid, "epoch": {"$gt": after}}
+    documents = tracker.store.find(EPOCHS, condition, sort=[("epoch", 1)], limit=limit)
     rows = [{"epoch": d.get("epoch"), "timestamp": d.get("timestamp"),
              "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
              "timing": d.get("timing")} for d in documents]
+    now = _now()
     current = {"status": state.get("status"), "heartbeat": state.get("heartbeat"), "end_time": state.get("end_time"),
-               "metrics": state.get("metrics", {}), "stale": is_stale(state, _now(), settings.stale_after)}
+               "metrics": state.get("metrics", {}), "duration": duration(state, now),
+               "stale": bool(stale_ids(tracker.store, [state], now, settings.stale_after))}
     return DocumentResponse({"experiment": current, "epochs": rows, "last_epoch": rows[-1]["epoch"] if rows else after})
 
 
@@ -185,7 +198,8 @@ def put_tags(experiment_id: str, body: TagsBody, settings: SettingsDep) -> Docum
 
 # -- compare, leaderboard, subjects ----------------------------------------------------------------
 
-@router.get("/compare", tags=["compare"], summary="2-10 experiments side by side: summaries, metrics, config diff")
+@router.get("/compare", tags=["compare"],
+            summary="2-10 experiments side by side: summaries, metrics, config and environment diffs")
 def compare(settings: SettingsDep,
             ids: Annotated[str, Query(description="2 to 10 comma-separated experiment ids")]) -> DocumentResponse:
     wanted = list(dict.fromkeys(split_list(ids)))
@@ -195,6 +209,8 @@ def compare(settings: SettingsDep,
     beats = {d["_id"]: d.get("heartbeat") for d in settings.tracker.store.find(
         EXPERIMENTS, {"_id": {"$in": [d["_id"] for d in documents]}}, projection={"heartbeat": 1})}
     now = _now()
+    stale = stale_ids(settings.tracker.store, [{**d, "heartbeat": beats.get(d["_id"])} for d in documents], now,
+                      settings.stale_after)
     parts: list[dict[str, Any]] = [
         {part: d.get(part) if isinstance(d.get(part), dict) else {} for part in ("config", "model", "dataset")}
         for d in documents]
@@ -205,31 +221,44 @@ def compare(settings: SettingsDep,
     return DocumentResponse({
         "experiments": [{"id": d["_id"], "experiment_name": d.get("experiment_name"), "status": d.get("status"),
                          "challenge": d.get("challenge"), "model": model_label(d.get("model")),
-                         "tags": d.get("tags", []), "start_time": d.get("start_time"), "end_time": d.get("end_time"),
-                         "stale": is_stale({**d, "heartbeat": beats.get(d["_id"])}, now, settings.stale_after)}
+                         "tags": tag_list(d.get("tags")), "start_time": d.get("start_time"),
+                         "end_time": d.get("end_time"), "stale": d["_id"] in stale}
                         for d in documents],
         "config": [{"key": key, "differs": key in differing, "values": [flat.get(key) for flat in flats]}
                    for key in keys],
         "metrics": [{"key": key, "values": [flat.get(key) for flat in metric_flats]}
                     for key in sorted({key for flat in metric_flats for key in flat})],
+        "environment": [{"key": key, "values": values}
+                        for key, values in environment_diff(documents, settings.tracker.store).items()],
     })
 
 
 @router.get("/leaderboard", tags=["leaderboard"],
-            summary="The best completed experiments per challenge by a metric; NaN and missing values never rank")
+            summary="The best experiments per challenge by a metric (completed ones unless `status` says otherwise), "
+                    "each with its status and best checkpoint's state; NaN and missing values never rank")
 def leaderboard(settings: SettingsDep,
                 metric: Annotated[str, Query(description="a dotted field")] = "metrics.best_val_loss",
                 mode: Annotated[str, Query(pattern="^(min|max)$")] = "min",
                 n: Annotated[int, Query(ge=1, le=100)] = 10,
-                challenge: int | None = None) -> DocumentResponse:
+                challenge: int | None = None,
+                status: Annotated[list[str] | None, Query(
+                    description="completed (the default), any, or statuses to rank (repeat or comma-separate); "
+                                "unfinished runs rank by the best epoch they reached")] = None) -> DocumentResponse:
     tracker = settings.tracker
     check_field(metric, "metric")
+    statuses = leaderboard_statuses(status)
     if challenge is not None:
         challenges: list[int | None] = [challenge]
     else:
         challenges = list(settings.cached("facets", lambda: listing.facets(tracker))["challenges"]) or [None]
-    boards = [_board(tracker, number, metric, mode, n) for number in challenges]
-    return DocumentResponse({"metric": metric, "mode": mode, "boards": boards})
+    found = [(number, tracker.get_best_models(number, n, metric=metric, mode=mode, status=statuses,
+                                              projection=dict.fromkeys(LEADERBOARD_FIELDS, 1)))
+             for number in challenges]
+    ranked = [d for _, best in found for d in best]
+    states = tracker.best_checkpoint_states(d["_id"] for d in ranked)
+    stale = stale_ids(tracker.store, ranked, _now(), settings.stale_after)
+    boards = [_board(tracker, number, best, states, metric, statuses, stale) for number, best in found]
+    return DocumentResponse({"metric": metric, "mode": mode, "status": statuses, "boards": boards})
 
 
 @router.get("/subjects", tags=["subjects"], summary="Subjects' metadata, one page at a time")
@@ -264,15 +293,23 @@ def breakdown(tracker: TrackerDep, metric: str | None = None, by: str | None = N
 _FINITE = {"$gte": -1.7976931348623157e308, "$lte": 1.7976931348623157e308}
 
 
-def _board(tracker: Tracker, challenge: int | None, metric: str, mode: str, n: int) -> Document:
-    """One challenge's leaderboard, and how many completed runs could not rank (NaN, inf or missing)."""
-    best = tracker.get_best_models(challenge, n, metric=metric, mode=mode)
-    scope: Document = {"status": "completed"} if challenge is None else {"status": "completed", "challenge": challenge}
+def _board(tracker: Tracker, challenge: int | None, best: list[Document],
+           checkpoints: dict[ObjectId, CheckpointState | None], metric: str, statuses: str | list[str],
+           stale: set[Any]) -> Document:
+    """One challenge's leaderboard, and how many runs of the statuses asked could not rank (NaN, inf or missing);
+    `completed` counts the completed runs whatever was asked."""
+    where: Document = {} if challenge is None else {"challenge": challenge}
+    names = [statuses] if isinstance(statuses, str) else statuses
+    scope: Document = where if statuses == "any" else {**where, "status": {"$in": names}}
     rows = [{"rank": index + 1, "id": d["_id"], "experiment_name": d.get("experiment_name"),
-             "model": model_label(d.get("model")), "value": get_path(d, metric),
+             "model": model_label(d.get("model")), "status": d.get("status"),
+             "stale": d["_id"] in stale, "heartbeat": d.get("heartbeat"), "value": get_path(d, metric),
+             "best_epoch": get_path(d, "metrics.best_epoch"),
              "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
+             "checkpoint": checkpoints.get(d["_id"]),
              "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
-    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, scope),
+    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, {**where, "status": "completed"}),
+            "considered": tracker.store.count(EXPERIMENTS, scope),
             "ranked": tracker.store.count(EXPERIMENTS, {"$and": [scope, {metric: _FINITE}]}), "rows": rows}
 
 

@@ -19,9 +19,12 @@ from bson import json_util
 from bson.json_util import JSONOptions
 
 from ..diff import flatten
+from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, QueryError
+from ..liveness import stale_filter, stale_ids
 from ..schema import EXPERIMENTS, STATUSES
+from ..store import Store
 from ..tracker import Tracker
 from ..types import Document
 from .jsonable import jsonable
@@ -73,7 +76,8 @@ class ListQuery:
         query.limit = _int(params.get("limit"), "limit", DEFAULT_LIMIT)
         return query.validate()
 
-    def mongo_filter(self, stale_after: float) -> Document:
+    def mongo_filter(self, store: Store, stale_after: float) -> Document:
+        """The filter of the query; `stale` asks `store` which silent runs are stale (see `liveness`)."""
         conditions: list[Document] = []
         if self.challenge is not None:
             conditions.append({"challenge": self.challenge})
@@ -81,7 +85,8 @@ class ListQuery:
             plain = [status for status in self.status if status != "stale"]
             choices: list[Document] = [{"status": {"$in": plain}}] if plain else []
             if "stale" in self.status:
-                choices.append(stale_filter(stale_after))
+                cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=stale_after)
+                choices.append(stale_filter(store, cutoff))
             conditions.append(choices[0] if len(choices) == 1 else {"$or": choices})
         if self.tags:
             conditions.append({"tags": {"$all": list(self.tags)}})
@@ -140,29 +145,9 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def stale_filter(stale_after: float) -> Document:
-    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=stale_after)
-    return {"status": "running", "heartbeat": {"$lt": cutoff}}
-
-
-def is_stale(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> bool:
-    heartbeat = document.get("heartbeat")
-    return document.get("status") == "running" and isinstance(heartbeat, dt.datetime) \
-        and (now - heartbeat).total_seconds() > stale_after
-
-
-def model_label(model: Any) -> str:
-    """A short name for an experiment's model: its name, architecture or type."""
-    if isinstance(model, Mapping):
-        for key in ("name", "architecture", "arch", "type", "class"):
-            if isinstance(model.get(key), str):
-                return str(model[key])
-        return ""
-    return model if isinstance(model, str) else ""
-
-
-def row(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> Document:
-    """One experiment as the table shows it; metrics and config flattened to dotted keys."""
+def row(document: Mapping[str, Any], now: dt.datetime, stale: bool) -> Document:
+    """One experiment as the table shows it; metrics and config flattened to dotted keys, tags as text and the
+    duration in words (`display`), whatever types are stored."""
     error = document.get("error")
     metrics = document.get("metrics")
     config = document.get("config")
@@ -171,11 +156,12 @@ def row(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> Do
         "experiment_name": document.get("experiment_name"),
         "challenge": document.get("challenge"),
         "status": document.get("status"),
-        "stale": is_stale(document, now, stale_after),
+        "stale": stale,
         "model": model_label(document.get("model")),
-        "tags": document.get("tags") if isinstance(document.get("tags"), list) else [],
+        "tags": tag_list(document.get("tags")),
         "start_time": document.get("start_time"),
         "end_time": document.get("end_time"),
+        "duration": duration(document, now),
         "heartbeat": document.get("heartbeat"),
         "metrics": flatten(metrics) if isinstance(metrics, Mapping) else {},
         "config": flatten(config) if isinstance(config, Mapping) else {},
@@ -186,12 +172,13 @@ def row(document: Mapping[str, Any], now: dt.datetime, stale_after: float) -> Do
 def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Document:
     """One page of the experiments table, with the total count and the columns seen on the page."""
     started = time.perf_counter()
-    condition = query.mongo_filter(stale_after)
+    condition = query.mongo_filter(tracker.store, stale_after)
     documents = tracker.store.find(EXPERIMENTS, condition, projection=dict.fromkeys(ROW_FIELDS, 1),
                                    sort=query.sort_spec(), skip=query.skip, limit=query.limit)
     total = tracker.store.count(EXPERIMENTS, condition)
     now = dt.datetime.now(dt.timezone.utc)
-    rows = [row(document, now, stale_after) for document in documents]
+    stale = stale_ids(tracker.store, documents, now, stale_after)
+    rows = [row(document, now, document["_id"] in stale) for document in documents]
     return {
         "total": total, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
         "rows": jsonable(rows),
@@ -241,7 +228,7 @@ def export_documents(tracker: Tracker, ids: Sequence[str], query: ListQuery | No
                                                            projection=projection)}
         return [found[oid] for oid in object_ids if oid in found]
     query = query or ListQuery()
-    condition = query.mongo_filter(stale_after)
+    condition = query.mongo_filter(tracker.store, stale_after)
     total = tracker.store.count(EXPERIMENTS, condition)
     if total > EXPORT_LIMIT:
         raise InvalidArgument(f"{total} experiments match; export at most {EXPORT_LIMIT} at once (narrow the filter)")

@@ -16,10 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from .. import __version__
+from ..display import duration, error_text, tag_list
 from ..errors import EpochlogError
+from ..liveness import stale_ids
 from . import listing
 from .jsonable import script_json
-from .listing import ListQuery, is_stale
+from .listing import ListQuery
 from .settings import settings_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -74,8 +76,11 @@ def experiment_page(request: Request, experiment_id: str) -> HTMLResponse:
     subject_metrics = document.pop("subject_metrics", None)  # can be large; the Subjects page shows it
     if isinstance(subject_metrics, dict):
         document["subject_metrics_count"] = len(subject_metrics)
+    now = dt.datetime.now(dt.timezone.utc)
     data = {**_common(request), "experiment": document,
-            "stale": is_stale(document, dt.datetime.now(dt.timezone.utc), settings.stale_after),
+            "stale": bool(stale_ids(settings.tracker.store, [document], now, settings.stale_after)),
+            "tags": tag_list(document.get("tags")), "duration": duration(document, now),
+            "error": error_text(document.get("error")),
             "series": settings.tracker.get_metric_names(document["_id"])}
     name = document.get("experiment_name")
     return render("experiment", name if isinstance(name, str) else "Experiment", data, nav="experiments")

@@ -1,4 +1,4 @@
-// 2-10 experiments side by side: overlaid curves (live for running ones), metrics, config differences.
+// 2-10 experiments side by side: overlaid curves (live for running ones), metrics, environment and config differences.
 import { $, clear, h } from "./dom.js";
 import { experimentLink, getJSON, initialData, poll, query, showError } from "./api.js";
 import { LineChart, align, colorAt } from "./charts.js";
@@ -150,6 +150,18 @@ function renderConfig(rows) {
   table.append(body);
 }
 
+function renderEnvironment(rows) {
+  const table = clear($("#environment"));
+  table.append(h("thead", {}, headRow("Key")));
+  const body = h("tbody");
+  for (const row of rows) {
+    body.append(h("tr", { class: "differs" }, h("td", { class: "key", text: row.key }),
+      row.values.map((value) => h("td", { class: "val" }, rawNode(value)))));
+  }
+  if (!rows.length) body.append(h("tr", {}, h("td", { class: "muted", text: "The environments are the same." })));
+  table.append(body);
+}
+
 // -- start --------------------------------------------------------------------------------------
 
 async function start() {
@@ -164,6 +176,7 @@ async function start() {
   experiments = result.experiments;
   renderLegend();
   renderMetrics(result.metrics);
+  renderEnvironment(result.environment || []);
   renderConfig(result.config);
   $("#show-equal").addEventListener("change", () => renderConfig(result.config));
   await Promise.all(experiments.map(fetchEpochs));

@@ -2,7 +2,7 @@
 import { $, append, clear, h } from "./dom.js";
 import { ApiError, getJSON, initialData, poll, query, sendJSON } from "./api.js";
 import { LineChart, colorAt, groupMetrics } from "./charts.js";
-import { duration, fmtDate, fmtDuration, fmtNum, relTime, toNumber, valueNode } from "./format.js";
+import { fmtDate, fmtNum, relTime, toNumber, valueNode, valueText } from "./format.js";
 import { configTree } from "./tree.js";
 
 const data = initialData();
@@ -10,6 +10,7 @@ const experiment = data.experiment;
 const id = experiment._id;
 const base = `/api/experiments/${encodeURIComponent(id)}`;
 const SERIES_POINTS = 2000;
+let tags = data.tags || []; // the server's reading of what is stored (one string, numbers: all shown as text)
 
 // -- header, summary, facts ---------------------------------------------------------------------
 
@@ -23,14 +24,22 @@ function flatten(value, prefix = "", out = {}) {
 function renderHeader(state) {
   $("#title").textContent = experiment.experiment_name || id;
   const badges = clear($("#badges"));
-  badges.append(h("span", { class: `badge ${state.status}`, text: state.status }));
+  badges.append(h("span", { class: `badge ${state.status}`, text: state.status ?? "—" }));
   if (state.stale) badges.append(h("span", { class: "badge stale", text: "stale", title: `no heartbeat since ${relTime(state.heartbeat)}` }));
   if (experiment.challenge != null) badges.append(h("span", { class: "badge", text: `challenge ${experiment.challenge}` }));
-  for (const tag of experiment.tags || []) badges.append(h("span", { class: "tag", text: tag }));
+  for (const tag of tags) badges.append(h("span", { class: "tag", text: tag }));
+}
+
+function isDocument(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function renderSummary(metrics) {
   const box = clear($("#summary"));
+  if (metrics != null && !isDocument(metrics)) {
+    box.append(h("p", { class: "muted", text: `Summary metrics (not a document): ${valueText(metrics)}` }));
+    return;
+  }
   const flat = flatten(metrics || {});
   const keys = Object.keys(flat).sort();
   if (!keys.length) {
@@ -43,27 +52,29 @@ function renderSummary(metrics) {
 
 function renderFacts(state) {
   const facts = clear($("#facts"));
-  const model = experiment.model || {};
+  const model = experiment.model ?? {};
   const rows = [
     ["Id", h("code", { text: id })],
-    ["Model", model.name || model.architecture || JSON.stringify(model)],
+    ["Model", isDocument(model) ? model.name || model.architecture || JSON.stringify(model) : valueText(model)],
     ["Started", fmtDate(experiment.start_time)],
     ["Ended", state.end_time ? fmtDate(state.end_time) : "—"],
-    ["Duration", fmtDuration(duration(experiment.start_time, state.end_time))],
+    ["Duration", state.duration || "—"],
     ["Heartbeat", state.heartbeat ? `${relTime(state.heartbeat)}` : "—"],
     ["Host", [experiment.host, experiment.pid != null ? `pid ${experiment.pid}` : null].filter(Boolean).join(" · ") || "—"],
     ["By", experiment.created_by || "—"],
   ];
-  if (experiment.dataset && Object.keys(experiment.dataset).length) {
+  if (isDocument(experiment.dataset) && Object.keys(experiment.dataset).length) {
     rows.push(["Dataset", Object.entries(flatten(experiment.dataset)).slice(0, 4).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")]);
+  } else if (experiment.dataset != null && !isDocument(experiment.dataset)) {
+    rows.push(["Dataset", valueText(experiment.dataset)]);
   }
   if (experiment.subject_metrics_count) rows.push(["Subjects", `${experiment.subject_metrics_count} with per-subject results`]);
   for (const [key, value] of rows) facts.append(h("dt", { text: key }), append(h("dd"), [value]));
 }
 
 function renderFailure() {
-  const error = experiment.error;
-  if (!error || typeof error !== "object") return;
+  if (experiment.error == null) return;
+  const error = isDocument(experiment.error) ? experiment.error : { message: data.error }; // one stored as text
   const box = $("#failure");
   box.hidden = false;
   box.append(h("h2", { text: `${experiment.status === "stopped" ? "Stopped" : "Failed"}: ${error.type || "error"}` }),
@@ -87,8 +98,9 @@ function metricKeys() {
 
 function addEpochs(rows) {
   for (const row of rows) {
+    if (typeof row.epoch !== "number") continue; // other code's "3" or null: no place on an epoch axis
     epochs.set(row.epoch, row.metrics || {});
-    lastEpoch = Math.max(lastEpoch, row.epoch);
+    lastEpoch = Math.max(lastEpoch, Math.floor(row.epoch));
   }
 }
 
@@ -194,12 +206,13 @@ async function loadCheckpoints() {
     ["Epoch", "", "File", "Size", "Metrics", "Checksum", "State"].map((label) => h("th", { text: label })))));
   const body = h("tbody");
   for (const cp of result.checkpoints) {
-    const file = cp.file || {};
+    const file = isDocument(cp.file) ? cp.file : {};
+    const path = isDocument(cp.file) ? file.path : cp.file; // the seed's code stored the path alone
     const metrics = Object.entries(flatten(cp.metrics || {})).map(([k, v]) => `${k} ${typeof v === "number" ? fmtNum(v) : v}`).join(" · ");
     body.append(h("tr", { class: cp.is_best ? "best" : "" },
       h("td", { class: "num", text: cp.epoch ?? "—" }),
       h("td", {}, cp.is_best ? h("span", { class: "badge best", text: "★ best" }) : null),
-      h("td", { class: "mono", text: file.path || "—" }),
+      h("td", { class: "mono", text: path == null || path === "" ? "—" : valueText(path) }),
       h("td", { class: "num", text: fmtSize(file) }),
       h("td", { text: metrics || "—" }),
       h("td", { class: "mono", title: file.checksum || "", text: file.checksum ? `${String(file.checksum).slice(0, 19)}…` : "—" }),
@@ -238,8 +251,8 @@ function renderTags(tags) {
 async function saveTags(tags) {
   try {
     const result = await sendJSON("PUT", `${base}/tags`, { tags });
-    experiment.tags = result.tags;
-    renderTags(result.tags);
+    tags = result.tags;
+    renderTags(tags);
     renderHeader(currentState);
   } catch (error) {
     $("#tags").append(h("p", { class: "error-inline", text: error.message }));
@@ -270,7 +283,8 @@ function renderNotes(notes) {
 
 // -- live updates -------------------------------------------------------------------------------
 
-let currentState = { status: experiment.status, stale: data.stale, heartbeat: experiment.heartbeat, end_time: experiment.end_time };
+let currentState = { status: experiment.status, stale: data.stale, heartbeat: experiment.heartbeat, end_time: experiment.end_time,
+  duration: data.duration };
 
 async function fetchEpochs() {
   const result = await getJSON(`${base}/epochs${query({ after: lastEpoch })}`);
@@ -304,8 +318,8 @@ function start() {
   configTree($("#config-tree"), { config: experiment.config || {}, model: experiment.model || {}, dataset: experiment.dataset || {} });
   $("#expand-all").addEventListener("click", () => document.querySelectorAll("#config-tree details").forEach((d) => { d.open = true; }));
   $("#collapse-all").addEventListener("click", () => document.querySelectorAll("#config-tree details").forEach((d) => { d.open = false; }));
-  renderTags(experiment.tags || []);
-  renderNotes(experiment.notes || "");
+  renderTags(tags);
+  renderNotes(experiment.notes == null || typeof experiment.notes === "string" ? experiment.notes || "" : valueText(experiment.notes));
   if (experiment.subject_metrics_count) {
     const link = $("#subjects-link");
     link.hidden = false;

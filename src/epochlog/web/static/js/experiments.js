@@ -1,7 +1,7 @@
 // The experiments table: server-side pages, sort on any column, filters, selection, compare, export.
 import { $, clear, fillSelect, h, option } from "./dom.js";
 import { ApiError, experimentLink, getJSON, initialData, query, showError } from "./api.js";
-import { duration, fmtDate, fmtDuration, rawNode, relTime, valueNode } from "./format.js";
+import { fmtDate, rawNode, relTime, valueNode } from "./format.js";
 
 const data = initialData();
 const SELECTION_KEY = "epochlog.selection";
@@ -183,7 +183,7 @@ function renderTable() {
     tr.append(h("td", { class: "num" }, valueNode(row.challenge)));
     tr.append(h("td", { text: row.model || "" }));
     tr.append(h("td", { text: fmtDate(row.start_time), title: row.start_time || "" }));
-    tr.append(h("td", { class: "num", text: fmtDuration(duration(row.start_time, row.end_time)) }));
+    tr.append(h("td", { class: "num", text: row.duration }));
     for (const path of extras) {
       const [part, ...rest] = path.split(".");
       const values = part === "metrics" ? row.metrics : part === "config" ? row.config : {};

@@ -74,12 +74,6 @@ export function fmtDuration(ms) {
   return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
 
-export function duration(start, end) {
-  if (!start) return null;
-  const stop = end ? new Date(end).getTime() : Date.now();
-  return stop - new Date(start).getTime();
-}
-
 export function relTime(iso) {
   if (!iso) return "—";
   const ms = Date.now() - new Date(iso).getTime();
