@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from epochlog import Tracker
 
@@ -51,3 +53,24 @@ def run_example(script: str, tmp_path: Path, *args: str) -> subprocess.Completed
     return subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], cwd=str(tmp_path),
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def sigkilled_keeps_its_best(tracker: Tracker, child: subprocess.Popen[bytes], tmp_path: Path,
+                             metric: str) -> tuple[str, dict[str, Any]]:
+    """SIGKILL the child once it logged 3 epochs, find its run as stale, and check that the experiment holds
+    the best of the epochs it logged by `metric` (lower is better) and its last epoch; the experiment's id
+    and history."""
+    experiment_id = child_experiment(tracker, child, tmp_path, epochs=3)
+    child.send_signal(signal.SIGKILL)
+    wait(child, tmp_path)
+    assert tracker.get_experiment(experiment_id)["status"] == "running"  # nobody could end it
+    time.sleep(0.3)
+    assert tracker.mark_stale_failed(older_than=0.2) == [experiment_id]  # what finds a dead run
+    found = tracker.get_experiment_history(experiment_id)
+    run = found["experiment"]
+    losses = {epoch["epoch"]: epoch["metrics"][metric] for epoch in found["epochs"]}
+    best = min(losses, key=losses.__getitem__)
+    assert run["status"] == "failed" and run["error"]["message"] == "heartbeat lost"
+    assert (run["metrics"]["best_epoch"], run["metrics"][f"best_{metric}"]) == (best, losses[best])
+    assert run["metrics"]["last_epoch"] == max(losses)
+    return experiment_id, found

@@ -27,7 +27,6 @@ from epochlog import Tracker
 from epochlog.integrations.lightning import CHECKPOINT_KEY, EpochlogLogger
 
 from . import children
-from .children import wait
 
 TRAIN, VAL, FEATURES, BATCH = 64, 16, 6, 16  # 4 training steps an epoch
 
@@ -323,19 +322,7 @@ def child_experiment(tracker: Tracker, child: subprocess.Popen[bytes], tmp_path:
 def test_sigkill_keeps_the_best_epoch_and_the_restarted_job_continues(backend_uri: str, tmp_path: Path) -> None:
     child = start_child(backend_uri, tmp_path)
     with Tracker(backend_uri) as tracker:
-        experiment_id = child_experiment(tracker, child, tmp_path, epochs=3)
-        child.send_signal(signal.SIGKILL)
-        wait(child, tmp_path)
-        assert tracker.get_experiment(experiment_id)["status"] == "running"  # nobody could end it
-        time.sleep(0.3)
-        assert tracker.mark_stale_failed(older_than=0.2) == [experiment_id]  # what finds a dead run
-        found = tracker.get_experiment_history(experiment_id)
-        run = found["experiment"]
-        losses = {epoch["epoch"]: epoch["metrics"]["val_loss"] for epoch in found["epochs"]}
-        best = min(losses, key=losses.__getitem__)
-        assert run["status"] == "failed" and run["error"]["message"] == "heartbeat lost"
-        assert (run["metrics"]["best_epoch"], run["metrics"]["best_val_loss"]) == (best, losses[best])
-        assert run["metrics"]["last_epoch"] == max(losses)
+        experiment_id, found = children.sigkilled_keeps_its_best(tracker, child, tmp_path, "val_loss")
 
         # the job restarts from Lightning's last checkpoint: the same experiment goes on
         logger = EpochlogLogger(tracker=tracker)
