@@ -12,9 +12,10 @@ import pytest
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from epochlog.documents import EPOCH, millis_to_date
 from epochlog.object_ids import object_id
 from epochlog.store import json_codec
-from epochlog.store.json_codec import EPOCH, dumps, loads, millis_to_date
+from epochlog.store.json_codec import dumps, loads
 
 OID = "0123456789abcdef01234567"
 

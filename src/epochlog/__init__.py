@@ -11,6 +11,7 @@ from .errors import (
     QueryError,
     StoreError,
     StoreUnavailable,
+    Unauthorized,
 )
 from .run import Run
 from .store import MetricSeries, Store, open_store
@@ -34,6 +35,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Tracker",
+    "Unauthorized",
     "get_tracker",
     "open_store",
 ]

@@ -7,7 +7,8 @@
     ├── StoreError
     │   ├── NotFound (also KeyError)        an unknown experiment, checkpoint or series
     │   ├── StoreUnavailable                the server or file cannot be reached right now
-    │   └── Conflict                        a uniqueness constraint was violated
+    │   ├── Conflict                        a uniqueness constraint was violated
+    │   └── Unauthorized                    the account may not do this (a read-only user writing)
     ├── MigrationError                      a legacy database that cannot be migrated
     └── CacheError                          the feature cache cannot serve or store a value
 """
@@ -52,6 +53,10 @@ class StoreUnavailable(StoreError):
 
 class Conflict(StoreError):
     """A write violated a uniqueness constraint."""
+
+
+class Unauthorized(StoreError):
+    """The server refused the operation to this account (MongoDB's code 13): a read-only user writing."""
 
 
 class MigrationError(EpochlogError):

@@ -24,7 +24,7 @@ from bson import json_util
 
 from epochlog import Tracker
 from epochlog.demo import run_demo
-from epochlog.errors import StoreError, StoreUnavailable
+from epochlog.errors import StoreUnavailable, Unauthorized
 from epochlog.store.mongo import MongoStore
 from epochlog.web import create_app
 from tests.cli.helpers import Cli, assert_user_error, loads
@@ -149,14 +149,14 @@ def test_editing_notes_on_the_dashboard_fails_with_the_servers_reason(study: Stu
     with TestClient(create_app(tracker, token="t0ken"), base_url="http://127.0.0.1",
                     headers={"Authorization": "Bearer t0ken"}) as client:
         answer = client.put(f"/api/experiments/{first}/notes", json={"notes": "edited"})
-        assert answer.status_code >= 400 and "not authorized on" in answer.json()["error"]
+        assert answer.status_code == 403 and "not authorized on" in answer.json()["error"]
         assert client.get(f"/api/experiments/{first}").json()["experiment"].get("notes") != "edited"
     tracker.close()
 
 
 def test_a_write_is_refused_with_the_servers_reason(study: Study) -> None:
     tracker = Tracker(study.uri, journal=False)
-    with pytest.raises(StoreError, match="not authorized on") as refused:
+    with pytest.raises(Unauthorized, match="not authorized on") as refused:
         tracker.create_experiment("through-a-read-only-account", 1)
     assert not isinstance(refused.value, StoreUnavailable)  # a refusal, never an outage to wait out
     tracker.close()

@@ -21,7 +21,7 @@ from pymongo import DeleteMany, InsertOne, ReplaceOne, UpdateMany
 from pymongo.uri_parser import parse_uri
 
 from .. import schema
-from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
+from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable, Unauthorized
 from ..query.evaluate import matching
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
@@ -35,6 +35,7 @@ log = logging.getLogger("epochlog.mongo")
 _QUERY_ERROR_CODES = {2, 9, 17287, 31253, 31254, 51024, 51091}  # BadValue, FailedToParse, projection errors
 _RACE_RETRIES = 5
 _IMMUTABLE_FIELD = 66  # "would modify the immutable field '_id'"
+_UNAUTHORIZED = 13  # the account lacks the privilege (a read-only user writing)
 SOCKET_TIMEOUT_MS = 60_000
 _NOT_AUTHORIZED = "the account may not create indexes"
 
@@ -468,12 +469,16 @@ def _translated() -> Iterator[None]:
         codes = {item.get("code") for item in (error.details or {}).get("writeErrors", [])}
         if codes == {11000}:
             raise Conflict(str(error.details)) from error
+        if codes == {_UNAUTHORIZED}:
+            raise Unauthorized(f"MongoDB refused a write: {error.details}") from error
         raise StoreError(f"MongoDB refused a write: {error.details}") from error
     except (mongo_errors.DocumentTooLarge, BsonInvalidDocument) as error:
         raise InvalidDocument(str(error)) from error
     except mongo_errors.OperationFailure as error:
         if error.code in _QUERY_ERROR_CODES:
             raise QueryError(str(error)) from error
+        if error.code == _UNAUTHORIZED:
+            raise Unauthorized(f"MongoDB: {error}") from error
         raise StoreError(f"MongoDB: {error}") from error
     except mongo_errors.PyMongoError as error:
         raise StoreError(f"MongoDB: {error}") from error

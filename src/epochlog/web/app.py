@@ -23,6 +23,7 @@ from ..errors import (
     NotFound,
     QueryError,
     StoreUnavailable,
+    Unauthorized,
 )
 from ..tracker import Tracker
 from . import api, pages
@@ -33,6 +34,7 @@ from .settings import Settings
 STATIC = Path(__file__).resolve().parent / "static"
 _STATUS: list[tuple[type[EpochlogError], int]] = [
     (NotFound, 404), (QueryError, 400), (InvalidArgument, 400), (InvalidDocument, 400), (StoreUnavailable, 503),
+    (Unauthorized, 403),
 ]
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
