@@ -27,6 +27,7 @@ from epochlog.integrations.keras import SIDECAR, EpochlogCallback
 
 from . import children
 from .children import wait
+from .stored import epochs_of, history
 
 SAMPLES, FEATURES, BATCH = 80, 6, 16  # validation_split=0.2: 64 train (4 batches), 16 valid
 
@@ -76,24 +77,8 @@ def fit(model: keras.Model, callbacks: list[Any], epochs: int = 2, **options: An
     return model.fit(*data(), epochs=epochs, callbacks=callbacks, **settings)
 
 
-def history(tracker: Tracker, experiment_id: str | None) -> dict[str, Any]:
-    assert experiment_id is not None
-    tracker.sync()
-    return tracker.get_experiment_history(experiment_id)
-
-
-def epochs_of(found: dict[str, Any]) -> list[int]:
-    return [epoch["epoch"] for epoch in found["epochs"]]
-
-
 def first_best(values: list[float], mode: str) -> int:
     return int(np.argmin(values) if mode == "min" else np.argmax(values))
-
-
-@pytest.fixture
-def sqlite_tracker(tmp_path: Path) -> Any:
-    with Tracker(f"sqlite:///{tmp_path / 'e.db'}") as tracker:
-        yield tracker
 
 
 def both(fixture: str) -> pytest.MarkDecorator:

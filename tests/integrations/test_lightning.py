@@ -27,6 +27,7 @@ from epochlog import Tracker
 from epochlog.integrations.lightning import CHECKPOINT_KEY, EpochlogLogger
 
 from . import children
+from .stored import epochs_of, history
 
 TRAIN, VAL, FEATURES, BATCH = 64, 16, 6, 16  # 4 training steps an epoch
 
@@ -93,22 +94,6 @@ def fit(logger: EpochlogLogger, callbacks: list[Any] | None = None, module: Clas
     run = trainer(logger, callbacks, **options)
     run.fit(module or Classifier(), *loaders(), ckpt_path=ckpt_path)
     return run
-
-
-def history(tracker: Tracker, experiment_id: str | None) -> dict[str, Any]:
-    assert experiment_id is not None
-    tracker.sync()
-    return tracker.get_experiment_history(experiment_id)
-
-
-def epochs_of(found: dict[str, Any]) -> list[int]:
-    return [epoch["epoch"] for epoch in found["epochs"]]
-
-
-@pytest.fixture
-def sqlite_tracker(tmp_path: Path) -> Any:
-    with Tracker(f"sqlite:///{tmp_path / 'e.db'}") as tracker:
-        yield tracker
 
 
 class Values(L.Callback):

@@ -28,6 +28,7 @@ from epochlog.integrations.skorch import HISTORY_KEY, EpochlogCallback
 
 from . import children
 from .children import wait
+from .stored import epochs_of, history
 
 SAMPLES, FEATURES, BATCH = 80, 6, 16  # ValidSplit(5): 64 train (4 batches), 16 valid (1 batch)
 
@@ -69,22 +70,6 @@ def net(callbacks: list[Any], **params: Any) -> NeuralNetClassifier:
     settings: dict[str, Any] = {"module": Classifier, "module__hidden": 8, "max_epochs": 4, "lr": 0.3,
                                 "batch_size": BATCH, "verbose": 0, "callbacks": callbacks, **params}
     return NeuralNetClassifier(**settings)
-
-
-def history(tracker: Tracker, experiment_id: str | None) -> dict[str, Any]:
-    assert experiment_id is not None
-    tracker.sync()
-    return tracker.get_experiment_history(experiment_id)
-
-
-def epochs_of(found: dict[str, Any]) -> list[int]:
-    return [epoch["epoch"] for epoch in found["epochs"]]
-
-
-@pytest.fixture
-def sqlite_tracker(tmp_path: Path) -> Any:
-    with Tracker(f"sqlite:///{tmp_path / 'e.db'}") as tracker:
-        yield tracker
 
 
 def both(fixture: str) -> pytest.MarkDecorator:

@@ -31,6 +31,7 @@ from epochlog.integrations.transformers import EpochlogCallback
 
 from . import children
 from .children import wait
+from .stored import history
 
 TRAIN_SIZE, EVAL_SIZE, BATCH = 32, 16, 8  # 4 steps an epoch
 
@@ -83,12 +84,6 @@ def trainer(output_dir: Path | str, callback: EpochlogCallback, *, train: Tokens
                    train_dataset=train if train is not None else Tokens(TRAIN_SIZE, 0),
                    eval_dataset=eval_dataset if eval_dataset is not None else Tokens(EVAL_SIZE, 1),
                    compute_metrics=compute_metrics, callbacks=[callback])
-
-
-def history(tracker: Tracker, experiment_id: str | None) -> dict[str, Any]:
-    assert experiment_id is not None
-    tracker.sync()
-    return tracker.get_experiment_history(experiment_id)
 
 
 def evaluations(fit: Trainer, key: str = "eval_loss") -> list[dict[str, Any]]:
