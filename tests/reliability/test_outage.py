@@ -15,6 +15,7 @@ from epochlog.store.mongo import MongoStore
 from tests.conftest import start_service, stop_service
 
 EPOCHS = 240
+OUTAGE = 6.0  # seconds the killed server stays down
 SLOW_CALL = 0.25  # a call that waited for the server would take seconds (server selection times out at 5 s)
 
 
@@ -71,10 +72,17 @@ def test_server_killed_mid_run_and_restarted(own_server, caplog: pytest.LogCaptu
     tracker = Tracker(uri, database="outage")
     exp_id = tracker.create_experiment("outage", 1)
 
+    killed_at = 0.0
+
     def chaos(epoch: int) -> None:
+        nonlocal killed_at
         if epoch == 60:
             _kill(data_dir)
+            killed_at = time.monotonic()
         if epoch == 170:
+            # down for longer than the driver waits for a server (5 s): shorter, a write waiting in server
+            # selection would just succeed once it is back, and the outage would never be seen
+            time.sleep(max(0.0, killed_at + OUTAGE - time.monotonic()))
             assert start_service("ferretdb", data_dir) == uri  # same data dir, same port
 
     latencies = _training_loop(tracker, exp_id, chaos)
