@@ -54,9 +54,9 @@ from typing import Any
 
 import keras
 
-from ..errors import InvalidArgument, NotFound
+from ..errors import NotFound
 from ..tracker import Tracker
-from .recorder import TrainingRecorder
+from .recorder import RecorderOptions, TrainingRecorder
 from .values import safe_key
 
 log = logging.getLogger("epochlog.integrations.keras")
@@ -111,15 +111,9 @@ class EpochlogCallback(keras.callbacks.Callback):
                  challenge: int | None = None, tags: Iterable[str] | None = None,
                  objective: Mapping[str, Any] | None = None, **fields: Any) -> None:
         super().__init__()
-        if tracker is not None and uri is not None:
-            raise InvalidArgument("give tracker= or uri=, not both")
-        self._tracker = tracker
-        self._uri = uri
+        self._options = RecorderOptions.given(tracker=tracker, uri=uri, experiment_name=experiment_name,
+                                              challenge=challenge, tags=tags, objective=objective, fields=fields)
         self._resume_id = experiment_id
-        self._name = experiment_name
-        self._challenge = challenge
-        self._tags = list(tags) if tags is not None else None
-        self._fields: dict[str, Any] = {"objective": objective, **fields}
         self._recorder: TrainingRecorder | None = None
         self._fit = _Fit()
 
@@ -211,10 +205,7 @@ class EpochlogCallback(keras.callbacks.Callback):
                 self._write_sidecar(str(callback.backup_dir))
 
     def _new_recorder(self, experiment_id: str | None) -> TrainingRecorder:
-        fields = {key: value for key, value in self._fields.items() if value is not None}
-        return TrainingRecorder(tracker=self._tracker, uri=self._uri, experiment_id=experiment_id,
-                                experiment_name=self._name or getattr(self.model, "name", None),
-                                challenge=self._challenge, tags=self._tags, **fields)
+        return self._options.recorder(experiment_id, getattr(self.model, "name", None))
 
     def _checkpointed(self) -> str | None:
         """The experiment a resumed fit continues: the one a backup or checkpoint directory names, else the one
@@ -297,7 +288,7 @@ def _inspect_fit(callback: EpochlogCallback) -> _Fit:
     validates = scope.get("validation_data") is not None if scope else True
     fit = _Fit(arguments=arguments, callbacks=callbacks, position=position,
                samples={key: size for key, size in samples.items() if size is not None}, validates=validates)
-    given = callback._fields.get("objective")
+    given = callback._options.fields.get("objective")
     fit.objective = dict(given) if given is not None else _objective(callbacks, model, validates)
     return fit
 

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -245,10 +246,40 @@ class TrainingRecorder:
                      RuntimeError("the process exited before training ended"))
 
 
+@dataclass(frozen=True)
+class RecorderOptions:
+    """What the user gave an integration that begins a new recorder at each training (Keras' `fit`, the
+    Trainer's `train`): the store and the experiment's fields."""
+
+    tracker: Tracker | None
+    uri: str | os.PathLike[str] | None
+    experiment_name: str | None
+    challenge: int | None
+    tags: list[str] | None
+    fields: dict[str, Any]
+
+    @classmethod
+    def given(cls, *, tracker: Tracker | None, uri: str | os.PathLike[str] | None, experiment_name: str | None,
+              challenge: int | None, tags: Iterable[str] | None, objective: Mapping[str, Any] | None,
+              fields: Mapping[str, Any]) -> RecorderOptions:
+        if tracker is not None and uri is not None:
+            raise InvalidArgument("give tracker= or uri=, not both")
+        return cls(tracker, uri, experiment_name, challenge, list(tags) if tags is not None else None,
+                   {"objective": objective, **fields})
+
+    def recorder(self, experiment_id: str | None, default_name: str | None) -> TrainingRecorder:
+        """A recorder of these options: continuing `experiment_id`, or named `default_name` unless the user
+        named the experiment."""
+        fields = {key: value for key, value in self.fields.items() if value is not None}
+        return TrainingRecorder(tracker=self.tracker, uri=self.uri, experiment_id=experiment_id,
+                                experiment_name=self.experiment_name or default_name, challenge=self.challenge,
+                                tags=self.tags, **fields)
+
+
 def _ipython_shell() -> Any:
     """The IPython shell (a notebook's kernel) this code runs in, if any; IPython is never imported here."""
     ipython = sys.modules.get("IPython")
     return ipython.get_ipython() if ipython is not None else None
 
 
-__all__ = ["TrainingRecorder"]
+__all__ = ["RecorderOptions", "TrainingRecorder"]

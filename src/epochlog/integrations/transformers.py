@@ -46,9 +46,9 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer_callback import ExportableState
 
-from ..errors import InvalidArgument, NotFound
+from ..errors import NotFound
 from ..tracker import Tracker
-from .recorder import TrainingRecorder
+from .recorder import RecorderOptions, TrainingRecorder
 from .values import config_value, metric_value, model_facts, safe_key
 
 log = logging.getLogger("epochlog.integrations.transformers")
@@ -77,15 +77,9 @@ class EpochlogCallback(TrainerCallback, ExportableState):
                  experiment_id: str | None = None, experiment_name: str | None = None,
                  challenge: int | None = None, tags: Iterable[str] | None = None,
                  objective: Mapping[str, Any] | None = None, **fields: Any) -> None:
-        if tracker is not None and uri is not None:
-            raise InvalidArgument("give tracker= or uri=, not both")
-        self._tracker = tracker
-        self._uri = uri
+        self._options = RecorderOptions.given(tracker=tracker, uri=uri, experiment_name=experiment_name,
+                                              challenge=challenge, tags=tags, objective=objective, fields=fields)
         self._resume_id = experiment_id
-        self._name = experiment_name
-        self._challenge = challenge
-        self._tags = list(tags) if tags is not None else None
-        self._fields: dict[str, Any] = {"objective": objective, **fields}
         self._recorder: TrainingRecorder | None = None
         self._evaluation: _Evaluation | None = None
         self._losses: list[float] = []  # training losses logged since the last evaluation
@@ -107,9 +101,10 @@ class EpochlogCallback(TrainerCallback, ExportableState):
 
     def state(self) -> dict[str, Any]:
         """The arguments that rebuild this callback (a `tracker=` cannot be saved) and its experiment."""
-        options = {"uri": os.fspath(self._uri) if self._uri is not None else None,
-                   "experiment_name": self._name, "challenge": self._challenge, "tags": self._tags,
-                   **self._fields}
+        given = self._options
+        options = {"uri": os.fspath(given.uri) if given.uri is not None else None,
+                   "experiment_name": given.experiment_name, "challenge": given.challenge, "tags": given.tags,
+                   **given.fields}
         return {"args": {key: config_value(value) for key, value in options.items() if value is not None},
                 "attributes": {"experiment_id": self.experiment_id}}
 
@@ -216,10 +211,7 @@ class EpochlogCallback(TrainerCallback, ExportableState):
         return bool(state.is_world_process_zero) and self._recorder is not None and self._recorder.active
 
     def _new_recorder(self, experiment_id: str | None, run_name: str | None) -> TrainingRecorder:
-        fields = {key: value for key, value in self._fields.items() if value is not None}
-        return TrainingRecorder(tracker=self._tracker, uri=self._uri, experiment_id=experiment_id,
-                                experiment_name=self._name or run_name, challenge=self._challenge,
-                                tags=self._tags, **fields)
+        return self._options.recorder(experiment_id, run_name)
 
 
 def _checkpointed_experiment(state: TrainerState, name: str) -> str | None:
