@@ -11,7 +11,7 @@ from bson import ObjectId
 from epochlog import Tracker
 from epochlog.store import json_codec
 from epochlog.store.base import Put, Update
-from epochlog.store.sqlite import SQLiteStore
+from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 
 def _put(store: SQLiteStore, **document: object) -> ObjectId:
@@ -82,7 +82,7 @@ def test_a_file_of_schema_1_is_upgraded_in_place(tmp_path: Path) -> None:
     assert [d["_id"] for d in store.find("experiments", {"metrics.best_val_loss": 0.1})] == [oid]
     assert [d["_id"] for d in store.find("experiments", {"tags": "b"})] == [oid]
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert sorted(check.execute("SELECT path FROM array_paths")) == [("metrics.best_val_loss",), ("tags",)]
     index = check.execute("SELECT sql FROM sqlite_master WHERE name = 'experiments__tags_1'").fetchone()[0]
     assert "CASE json_type" in index  # rebuilt on the sort key the compiler now uses

@@ -8,7 +8,9 @@ from .types import IndexSpec
 
 EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES = "experiments", "epochs", "checkpoints", "subjects", "series"
 BLOBS = "blobs"  # content-addressed documents (git diffs, package sets) experiments refer to by sha256
-COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES, BLOBS)
+CONSOLE = "console"  # chunks of a run's captured stdout/stderr, in order
+ALERTS = "alerts"  # what `epochlog watch` has already sent, so a restarted watcher sends nothing twice
+COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES, BLOBS, CONSOLE, ALERTS)
 
 STATUSES = ("running", "completed", "failed", "stopped")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from epochlog.context.blobs import PACKAGES, packages_blob, read_blob
 from epochlog.schema import BLOBS
 from epochlog.store.base import Put
-from epochlog.store.sqlite import SQLiteStore
+from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 
 def test_a_schema_2_file_gains_the_blobs_table_and_keeps_its_experiments(tmp_path: Path) -> None:
@@ -28,5 +28,5 @@ def test_a_schema_2_file_gains_the_blobs_table_and_keeps_its_experiments(tmp_pat
     assert store.count("experiments", {"status": "completed"}) == 1
     store.close()
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     check.close()

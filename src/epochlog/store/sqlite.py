@@ -29,8 +29,9 @@ from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .updates import apply_update
 
-#: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table
-SCHEMA_VERSION = 3
+#: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table.
+#: 4: the console and alerts tables
+SCHEMA_VERSION = 4
 T = TypeVar("T")
 _ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
 _MAX_PLANS = 256
@@ -93,9 +94,7 @@ class SQLiteStore(Store):
                 version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
                 if version == 1:
                     self._upgrade_from_1()
-                elif version == 2:
-                    db.execute(_table_sql(schema.BLOBS, schema.BLOBS))
-                elif version == 0:
+                else:  # 0 (new), or 2 and 3, which lack only collections added since: create what is missing
                     self._create_tables()
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 db.execute("COMMIT")
