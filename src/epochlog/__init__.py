@@ -13,6 +13,7 @@ from .errors import (
     StoreUnavailable,
     Unauthorized,
 )
+from .groups import ConfigExcept, Group
 from .run import Run
 from .store import MetricSeries, Store, open_store
 from .tracker import MongoExperimentTracker, Tracker, get_tracker
@@ -21,8 +22,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CacheError",
+    "ConfigExcept",
     "Conflict",
     "EpochlogError",
+    "Group",
     "InvalidArgument",
     "InvalidDocument",
     "MetricSeries",

@@ -30,6 +30,7 @@ from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
 from .types import Document, Filter, IdLike, Projection, SortSpec
 
 if TYPE_CHECKING:
+    from .groups import Group, Grouping
     from .run import Run
 
 BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
@@ -230,18 +231,24 @@ class Tracker:
             raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
         if type(n) is not int or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
-        _check_challenge(challenge)
-        conditions: list[dict[str, Any]] = [{metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
-        statuses = _statuses(status)
-        if statuses is not None:
-            conditions.insert(0, {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": statuses}})
-        if challenge is not None:
-            conditions.append({"challenge": challenge})
-        if filter:
-            conditions.append(dict(filter))
+        conditions = [*_selection(status, challenge, filter), {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
         fields = projection if projection is not None else dict.fromkeys(BEST_MODEL_FIELDS, 1)
         return self.store.find(EXPERIMENTS, {"$and": conditions}, projection=fields,
                                sort=[(metric, 1 if mode == "min" else -1), ("start_time", 1)], limit=n)
+
+    def group_stats(self, by: Grouping, metric: str = "metrics.best_val_loss", mode: str = "min", *,
+                    challenge: int | None = None, filter: Filter | None = None,
+                    status: str | Iterable[str] = "completed") -> list[Group]:
+        """Runs grouped by the `by` paths (or `ConfigExcept(...)`: the same config over seeds or folds), with per
+        group n, mean, sd, sem, 95% CI, min, max and best run of `metric`; best mean first (see `groups`).
+        `status`, `challenge` and `filter` choose the runs as `get_best_models` does."""
+        from .groups import check_grouping, group_runs, projection
+
+        by = check_grouping(by, metric, mode)
+        conditions = _selection(status, challenge, filter)
+        documents = self.store.find(EXPERIMENTS, {"$and": conditions} if conditions else None,
+                                    projection=projection(by, metric))
+        return group_runs(documents, by, metric, mode)
 
     def search_experiments(self, query: Filter | None = None, projection: Projection | None = None,
                            sort: SortSpec | str | Mapping[str, int] | None = None, limit: int | None = None,
@@ -603,6 +610,20 @@ def _check_epoch(epoch: Any) -> None:
 def _check_challenge(challenge: Any) -> None:
     if challenge is not None and type(challenge) is not int and not isinstance(challenge, np.integer):
         raise InvalidArgument(f"challenge must be an integer, got {challenge!r}")
+
+
+def _selection(status: str | Iterable[str], challenge: int | None, filter: Filter | None) -> list[dict[str, Any]]:
+    """The conditions choosing the runs a leaderboard or a grouping looks at (checked: InvalidArgument)."""
+    _check_challenge(challenge)
+    conditions: list[dict[str, Any]] = []
+    statuses = _statuses(status)
+    if statuses is not None:
+        conditions.append({"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": statuses}})
+    if challenge is not None:
+        conditions.append({"challenge": challenge})
+    if filter:
+        conditions.append(dict(filter))
+    return conditions
 
 
 def _statuses(status: str | Iterable[str]) -> list[str] | None:

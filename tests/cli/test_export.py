@@ -98,3 +98,13 @@ def test_output_file_and_format_from_suffix(cli: Cli, tmp_path: Path, demo_ids: 
 def test_empty_store_exports_nothing(cli: Cli) -> None:
     assert cli.ok("export", "experiments", "-f", "json").stdout.strip() == "[]"
     assert cli.ok("export", "epochs", "-f", "jsonl").stdout == ""
+
+
+def test_csv_cells_never_start_a_formula_as_the_dashboard_export(cli: Cli, uri: str) -> None:
+    with Tracker(uri) as tracker:
+        tracker.create_experiment('=HYPERLINK("http://x")', 1, metrics={"delta": -0.5},
+                                  config={"note": "@SUM(A1)", "offset": "-3", "flag": True})
+    row = rows(cli.ok("export", "experiments").stdout)[0]
+    assert row["experiment_name"] == "'=HYPERLINK(\"http://x\")" and row["config.note"] == "'@SUM(A1)"
+    assert row["metrics.delta"] == "-0.5" and row["config.offset"] == "-3"  # numbers stay numbers
+    assert row["config.flag"] == "true"

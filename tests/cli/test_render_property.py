@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 
 from epochlog.cli import browse
 from epochlog.cli.app import console, print_json
-from epochlog.cli.export import Format, _write
+from epochlog.cli.export import Format, write_documents
 from epochlog.diff import differing_keys
 from epochlog.display import NO_END, duration
 from tests.seed_era import (
@@ -89,8 +89,8 @@ def _renders(document: dict[str, Any], epochs: list[dict[str, Any]], checkpoints
         browse.print_leaderboard([document], "metrics.best_val_loss", None, "any", {eid: None})
         print_json(history)
         for fmt in Format:
-            _write([document], fmt, None)
-            _write(epochs, fmt, None)
+            write_documents([document], fmt, None)
+            write_documents(epochs, fmt, None)
     assert str(eid) in buffer.getvalue()
 
 

@@ -191,6 +191,11 @@ def parse_sort(text: str | None, default: list[tuple[str, int]] | None = None) -
     return sort_spec(pairs)
 
 
+def summary_field(metric: str) -> str:
+    """A --metric argument as a field path: `val_acc` is `metrics.val_acc`; a dotted path stays as it is."""
+    return metric if "." in metric else f"metrics.{metric}"
+
+
 # -- output ------------------------------------------------------------------------------------------
 
 class _Console(Console):
@@ -256,6 +261,7 @@ __all__ = [
     "print_json",
     "progress_bar",
     "resolve_uri",
+    "summary_field",
     "to_json",
 ]
 

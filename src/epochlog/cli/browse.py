@@ -33,6 +33,7 @@ from .app import (
     open_tracker,
     parse_sort,
     print_json,
+    summary_field,
 )
 
 EPOCHS_SHOWN = 12  # `show` prints the last epochs; `history` prints them all
@@ -166,7 +167,7 @@ def best(challenge: Challenge = None,
         statuses = leaderboard_statuses(status)
     except InvalidArgument as error:
         raise typer.BadParameter(str(error), param_hint="--status") from None
-    field = metric if metric.startswith("metrics.") or "." in metric else f"metrics.{metric}"
+    field = summary_field(metric)
     with open_tracker(uri) as tracker:
         ranked = tracker.get_best_models(challenge, n, metric=field, mode="max" if maximize else "min",
                                          filter=build_filter(query=query) or None, status=statuses)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import enum
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,6 +13,7 @@ from typing import IO, Annotated, Any
 import typer
 from bson import ObjectId
 
+from ..csv_cells import cell
 from ..diff import flatten
 from ..schema import EPOCHS
 from ..tracker import Tracker
@@ -83,19 +83,19 @@ def export(
     with open_tracker(uri) as tracker:
         if kind is Kind.subjects:
             subjects = tracker.get_subjects(parse_query(query), sort=parse_sort(sort), limit=limit)
-            count = _write(subjects, fmt, output)
+            count = write_documents(subjects, fmt, output)
         else:
             condition = build_filter(challenge=challenge, status=status, tags=tag, query=query)
             order = parse_sort(sort, [("start_time", 1)])
             if kind is Kind.experiments:
-                count = _write(tracker.search_experiments(condition, sort=order, limit=limit), fmt, output)
+                count = write_documents(tracker.search_experiments(condition, sort=order, limit=limit), fmt, output)
             else:
                 ids = [d["_id"] for d in tracker.search_experiments(condition, projection={"_id": 1}, sort=order,
                                                                     limit=limit)]
                 with progress_bar(f"Exporting {kind.value}", len(ids)) as progress:
                     rows = _epochs(tracker, ids, progress) if kind is Kind.epochs else \
                         _series(tracker, ids, name, progress)
-                    count = _write(rows, fmt, output, columns=("experiment_id", "name", "step", "value")
+                    count = write_documents(rows, fmt, output, columns=("experiment_id", "name", "step", "value")
                                    if kind is Kind.series else None)
     if output is not None:
         err_console().print(f"Wrote {count} {_noun(kind, count)} to {output} ({fmt.value}).")
@@ -124,7 +124,7 @@ def _series(tracker: Tracker, ids: list[ObjectId], names: list[str] | None, prog
         progress(done, len(ids))
 
 
-def _write(documents: Iterable[Mapping[str, Any]], fmt: Format, output: Path | None,
+def write_documents(documents: Iterable[Mapping[str, Any]], fmt: Format, output: Path | None,
            columns: tuple[str, ...] | None = None) -> int:
     """Write documents in `fmt`; returns how many. The file is created only once the data is in hand."""
     if fmt is Format.csv and columns is None:
@@ -139,7 +139,7 @@ def _write(documents: Iterable[Mapping[str, Any]], fmt: Format, output: Path | N
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
             for row in documents:
-                writer.writerow([_cell(row.get(column)) for column in columns])
+                writer.writerow([cell(row.get(column)) for column in columns])
                 count += 1
         elif fmt is Format.jsonl:
             for document in documents:
@@ -164,28 +164,10 @@ def _opened(output: Path | None) -> Iterator[IO[str]]:
         yield handle
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell: ids as hex, dates as ISO 8601 UTC, NaN/inf as nan/inf, lists and documents as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, ObjectId):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.timezone.utc)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (list, tuple, dict, bytes)):
-        return to_json(value, indent=None)
-    return value
-
-
 def _noun(kind: Kind, count: int) -> str:
     singular = {"experiments": "experiment", "epochs": "epoch", "series": "series point", "subjects": "subject"}
     word = singular[kind.value]
     return word if count == 1 else (word + "s" if not word.endswith("s") else word)
 
 
-__all__ = ["export"]
+__all__ = ["Format", "export", "write_documents"]

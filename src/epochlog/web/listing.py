@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import JSONOptions
 
+from ..csv_cells import cell
 from ..diff import flatten
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
@@ -248,26 +248,8 @@ def to_csv(documents: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
     for flat in flats:
-        writer.writerow([_cell(flat.get(key)) for key in keys])
+        writer.writerow([cell(flat.get(key)) for key in keys])
     return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
-        return "'" + value  # a spreadsheet would run it as a formula
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _int(text: str | None, what: str, default: int | None = None) -> Any:

@@ -1,0 +1,143 @@
+"""Groups of runs, for results over seeds, folds or subjects: per group n, mean, sd, sem, 95% CI, min, max, best.
+
+Runs fall in one group when they agree on every `by` path (a run without a path has it as None, as MongoDB's
+`$group` does), or, with `ConfigExcept("seed", "fold")`, on their whole `config` but those keys: the same
+configuration over seeds. Values compare as MongoDB's equality would, except that documents compare without
+regard to key order and 1 equals 1.0; True is not 1. A run whose metric is missing, not a number, NaN or ±inf is
+counted in its group's `excluded` and left out of the statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from .diff import get_path
+from .errors import InvalidArgument
+from .summary_stats import Summary, summarize
+
+
+@dataclass(frozen=True)
+class ConfigExcept:
+    """Group by the whole `config` except `keys` (dotted paths inside config allowed): `ConfigExcept("seed")`."""
+
+    keys: tuple[str, ...]
+
+    def __init__(self, *keys: str) -> None:
+        for key in keys:
+            if not isinstance(key, str) or not key:
+                raise InvalidArgument(f"ConfigExcept takes config keys (non-empty strings), got {key!r}")
+        object.__setattr__(self, "keys", tuple(keys))
+
+    def key_of(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        config = document.get("config")
+        return {"config": _without(config, [key.split(".") for key in self.keys])}
+
+
+Grouping = Sequence[str] | ConfigExcept
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group: the values its runs share (`key`), the metric's summary over them and its best run."""
+
+    key: dict[str, Any]
+    summary: Summary
+    excluded: int
+    best_id: ObjectId | None
+    best_name: Any
+    best_value: float | None
+    experiment_ids: list[ObjectId] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain document for JSON and CSV: key, n, mean, sd, sem, ci95_low/high, min, max, best, excluded."""
+        summary = self.summary
+        low, high = summary.ci95 if summary.ci95 else (None, None)
+        return {"group": self.key, "n": summary.n, "mean": summary.mean, "sd": summary.sd, "sem": summary.sem,
+                "ci95_low": low, "ci95_high": high, "min": summary.min, "max": summary.max,
+                "best": {"_id": self.best_id, "experiment_name": self.best_name, "value": self.best_value},
+                "excluded": self.excluded, "experiment_ids": self.experiment_ids}
+
+
+def projection(by: Grouping, metric: str) -> dict[str, int]:
+    """The fields grouping needs from each experiment."""
+    paths = ["config"] if isinstance(by, ConfigExcept) else list(by)
+    return dict.fromkeys(["experiment_name", metric, *paths], 1)
+
+
+def check_grouping(by: Any, metric: Any, mode: Any) -> Grouping:
+    """`by` as given, or InvalidArgument naming what is wrong with `by`, `metric` or `mode`."""
+    if mode not in ("min", "max"):
+        raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
+    if not isinstance(metric, str) or not metric:
+        raise InvalidArgument(f"metric must be a dotted field path such as 'metrics.best_val_loss', got {metric!r}")
+    if isinstance(by, ConfigExcept):
+        return by
+    if isinstance(by, str) or not isinstance(by, Sequence) or not by:
+        raise InvalidArgument(f"by must be a list of field paths or ConfigExcept(...), got {by!r}")
+    for path in by:
+        if not isinstance(path, str) or not path or path.startswith("$"):
+            raise InvalidArgument(f"by: {path!r} is not a field path")
+    return list(by)
+
+
+def group_runs(documents: Iterable[Mapping[str, Any]], by: Grouping, metric: str, mode: str) -> list[Group]:
+    """The groups of `documents`, best mean first (groups without a value last, then in order of appearance)."""
+    members: dict[Any, tuple[dict[str, Any], list[Mapping[str, Any]]]] = {}
+    for document in documents:
+        key = by.key_of(document) if isinstance(by, ConfigExcept) else {path: get_path(document, path) for path in by}
+        members.setdefault(_canonical(key), (key, []))[1].append(document)
+    groups = [_group(key, runs, metric, mode) for key, runs in members.values()]
+    sign = 1 if mode == "min" else -1
+    return sorted(groups, key=lambda group: (group.summary.mean is None, sign * (group.summary.mean or 0.0)))
+
+
+def _group(key: dict[str, Any], runs: list[Mapping[str, Any]], metric: str, mode: str) -> Group:
+    values: list[float] = []
+    best: tuple[float, Mapping[str, Any]] | None = None
+    for run in runs:
+        value = get_path(run, metric)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        values.append(float(value))
+        if best is None or (value < best[0] if mode == "min" else value > best[0]):
+            best = (float(value), run)
+    ids = [run["_id"] for run in runs if isinstance(run.get("_id"), ObjectId)]
+    best_run = best[1] if best else {}
+    return Group(key, summarize(values), len(runs) - len(values), best_run.get("_id"), best_run.get("experiment_name"),
+                 best[0] if best else None, ids)
+
+
+def _without(config: Any, paths: list[list[str]]) -> Any:
+    if not isinstance(config, Mapping):
+        return config
+    kept: dict[str, Any] = {}
+    for name, value in config.items():
+        inner = [path[1:] for path in paths if path[0] == name]
+        if any(not rest for rest in inner):
+            continue
+        kept[name] = _without(value, inner) if inner else value
+    return kept
+
+
+def _canonical(value: Any) -> Any:
+    """A hashable stand-in for a group key: equal for values `$group` would put together (see module doc)."""
+    if isinstance(value, bool) or value is None:
+        return ("bool", value) if isinstance(value, bool) else ("null",)
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and math.isnan(value):
+            return ("nan",)
+        return ("number", value)  # 1 == 1.0 and hash alike
+    if isinstance(value, Mapping):
+        return ("document", tuple(sorted((str(k), _canonical(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("array", tuple(_canonical(item) for item in value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("other", repr(value))
+    return (type(value).__name__, value)
