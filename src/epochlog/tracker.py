@@ -20,6 +20,7 @@ from .diff import differing_keys, get_path
 from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
                         to_object_id, utcnow)
 from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable
+from .archive import VISIBLE
 from .liveness import stale_filter
 from .object_ids import new_object_id
 from .objective import Objective, Progress
@@ -30,6 +31,7 @@ from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
 from .types import Document, Filter, IdLike, Projection, SortSpec
 
 if TYPE_CHECKING:
+    from .archive import Purge
     from .groups import Group, Grouping
     from .run import Run
 
@@ -221,31 +223,32 @@ class Tracker:
 
     def get_best_models(self, challenge: int | None = None, n: int = 10, *, metric: str = "metrics.best_val_loss",
                         mode: str = "min", filter: Filter | None = None, projection: Projection | None = None,
-                        status: str | Iterable[str] = "completed") -> list[Document]:
+                        status: str | Iterable[str] = "completed", archived: bool = False) -> list[Document]:
         """The `n` best experiments by `metric`; NaN, ±inf and missing values never rank.
 
         Only completed runs rank unless `status` says otherwise: a status, a list of them, or `"any"`
-        (running, failed and stopped runs too, ranked by the best epoch they reached).
+        (running, failed and stopped runs too, ranked by the best epoch they reached). Archived runs rank
+        only with `archived=True`.
         """
         if mode not in ("min", "max"):
             raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
         if type(n) is not int or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
-        conditions = [*_selection(status, challenge, filter), {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
+        conditions = [*_selection(status, challenge, filter, archived), {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
         fields = projection if projection is not None else dict.fromkeys(BEST_MODEL_FIELDS, 1)
         return self.store.find(EXPERIMENTS, {"$and": conditions}, projection=fields,
                                sort=[(metric, 1 if mode == "min" else -1), ("start_time", 1)], limit=n)
 
     def group_stats(self, by: Grouping, metric: str = "metrics.best_val_loss", mode: str = "min", *,
                     challenge: int | None = None, filter: Filter | None = None,
-                    status: str | Iterable[str] = "completed") -> list[Group]:
+                    status: str | Iterable[str] = "completed", archived: bool = False) -> list[Group]:
         """Runs grouped by the `by` paths (or `ConfigExcept(...)`: the same config over seeds or folds), with per
         group n, mean, sd, sem, 95% CI, min, max and best run of `metric`; best mean first (see `groups`).
-        `status`, `challenge` and `filter` choose the runs as `get_best_models` does."""
+        `status`, `challenge`, `filter` and `archived` choose the runs as `get_best_models` does."""
         from .groups import check_grouping, group_runs, projection
 
         by = check_grouping(by, metric, mode)
-        conditions = _selection(status, challenge, filter)
+        conditions = _selection(status, challenge, filter, archived)
         documents = self.store.find(EXPERIMENTS, {"$and": conditions} if conditions else None,
                                     projection=projection(by, metric))
         return group_runs(documents, by, metric, mode)
@@ -423,6 +426,46 @@ class Tracker:
     def set_tags(self, experiment_id: IdLike, tags: Iterable[str]) -> None:
         """Replace an experiment's tags."""
         self._write([Update(EXPERIMENTS, {"_id": self._experiment(experiment_id)}, {"tags": _tags(tags)})])
+
+    def archive_experiments(self, experiment_ids: Iterable[IdLike] = (), *, filter: Filter | None = None) -> list[str]:
+        """Hide experiments (by id and/or filter) from listings, leaderboards and groups, keeping them whole
+        (see `archive`); returns the ids archived. Archiving an archived experiment changes nothing."""
+        from .archive import ARCHIVED, select
+
+        chosen = [d["_id"] for d in select(self.store, experiment_ids, filter) if d.get(ARCHIVED) is not True]
+        if chosen:
+            self._write([Update(EXPERIMENTS, {"_id": {"$in": chosen}}, {ARCHIVED: True, "archived_at": utcnow()})])
+        return [str(oid) for oid in chosen]
+
+    def restore_experiments(self, experiment_ids: Iterable[IdLike] = (), *, filter: Filter | None = None) -> list[str]:
+        """Show archived experiments again; returns the ids restored."""
+        from .archive import ARCHIVED, select
+
+        chosen = [d["_id"] for d in select(self.store, experiment_ids, filter) if d.get(ARCHIVED) is True]
+        if chosen:
+            self._write([Update(EXPERIMENTS, {"_id": {"$in": chosen}}, {}, (ARCHIVED, "archived_at"))])
+        return [str(oid) for oid in chosen]
+
+    def purge_experiments(self, experiment_ids: Iterable[IdLike] = (), *, filter: Filter | None = None,
+                          dry_run: bool = False) -> Purge:
+        """Delete experiments and all they recorded, for real (`dry_run`: only say what would go). Refused,
+        nothing deleted, when one is running: finish it, or end it with `mark_stale_failed` if it is gone."""
+        from .archive import Purge, purge_counts, purge_writes, select
+
+        found = select(self.store, experiment_ids, filter)
+        running = [f"{d['_id']} ({d.get('experiment_name')})" for d in found if d.get("status") == "running"]
+        if running:
+            raise InvalidArgument(f"refusing to purge running experiments: {', '.join(running)} (a run whose "
+                                  f"process is gone is ended as failed by Tracker.mark_stale_failed)")
+        ids = [d["_id"] for d in found]
+        purge = Purge(found, purge_counts(self.store, ids) if ids else {EXPERIMENTS: 0})
+        if ids and not dry_run:
+            self._write(purge_writes(ids))
+            for oid in ids:
+                self._known.pop(oid, None)
+                self._known.pop(str(oid), None)
+                self._progress.pop(oid, None)
+        return purge
 
     def log_cache_stats(self, experiment_id: IdLike, cache: Any) -> None:
         """Store a feature cache's `stats()` (or a stats dict) under the experiment's `cache` field."""
@@ -612,10 +655,12 @@ def _check_challenge(challenge: Any) -> None:
         raise InvalidArgument(f"challenge must be an integer, got {challenge!r}")
 
 
-def _selection(status: str | Iterable[str], challenge: int | None, filter: Filter | None) -> list[dict[str, Any]]:
-    """The conditions choosing the runs a leaderboard or a grouping looks at (checked: InvalidArgument)."""
+def _selection(status: str | Iterable[str], challenge: int | None, filter: Filter | None,
+               archived: bool) -> list[dict[str, Any]]:
+    """The conditions choosing the runs a leaderboard or a grouping looks at (checked: InvalidArgument);
+    archived runs only when `archived`."""
     _check_challenge(challenge)
-    conditions: list[dict[str, Any]] = []
+    conditions: list[dict[str, Any]] = [] if archived else [dict(VISIBLE)]
     statuses = _statuses(status)
     if statuses is not None:
         conditions.append({"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": statuses}})

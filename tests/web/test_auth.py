@@ -87,3 +87,20 @@ def test_serve_refuses_a_public_address_without_a_token(monkeypatch: pytest.Monk
 def test_loopback_names() -> None:
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "a.localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "10.0.0.1", "example.com", "localhost.example.com", ""]))
+
+
+def test_archiving_needs_the_token_and_hides_the_run_from_the_list(tracker: Tracker, experiment: str) -> None:
+    with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
+        refused = client.put(f"/api/experiments/{experiment}/archived", json={"archived": True})
+        assert refused.status_code == 403
+    assert "archived" not in tracker.get_experiment(experiment)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(create_app(tracker, token=TOKEN), base_url="http://127.0.0.1", headers=auth) as client:
+        done = client.put(f"/api/experiments/{experiment}/archived", json={"archived": True})
+        assert done.status_code == 200 and done.json() == {"archived": True}
+        assert client.get("/api/experiments").json()["total"] == 0
+        listed = client.get("/api/experiments", params={"archived": "true"}).json()
+        assert [row["id"] for row in listed["rows"]] == [experiment] and listed["rows"][0]["archived"] is True
+        assert client.put(f"/api/experiments/{'0' * 24}/archived", json={"archived": True}).status_code == 404
+        restored = client.put(f"/api/experiments/{experiment}/archived", json={"archived": False})
+        assert restored.json() == {"archived": False} and client.get("/api/experiments").json()["total"] == 1

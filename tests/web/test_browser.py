@@ -233,3 +233,35 @@ def test_notes_and_tags_are_editable_behind_a_token(tmp_path: Any, browser: Any)
     document = tracker.get_experiment(eid)
     assert document["tags"] == ["<b>new</b>"] and document["notes"] == "lr too high"
     tracker.close()
+
+
+def test_archive_from_the_experiment_page_hides_the_run_until_shown_or_restored(tmp_path: Any, browser: Any) -> None:
+    tracker = Tracker(store=SQLiteStore(tmp_path / "archive.db"))
+    eid = tracker.create_experiment("to-archive", 1)
+    tracker.create_experiment("kept", 1)
+    with LiveServer(create_app(tracker, token=TOKEN)) as server:
+        page = browser.new_page()
+        page.goto(f"{server.url}/experiments/{eid}")
+        page.fill("input[name=token]", TOKEN)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#archive:not([hidden])", timeout=WAIT)
+        page.click("#archive")
+        page.wait_for_selector("#badges .badge.archived", timeout=WAIT)
+        assert page.inner_text("#archive") == "Restore"
+        assert tracker.get_experiment(eid)["archived"] is True
+
+        page.goto(f"{server.url}/")
+        page.wait_for_selector("#experiments tbody tr", timeout=WAIT)
+        assert page.inner_text("#experiments tbody").count("to-archive") == 0
+        page.check("#f-archived")
+        page.wait_for_url("**archived=1**", timeout=WAIT)
+        page.wait_for_function("() => document.querySelectorAll('#experiments tbody tr').length === 2", timeout=WAIT)
+        assert page.locator("#experiments tbody .badge.archived").count() == 1
+
+        page.goto(f"{server.url}/experiments/{eid}")
+        page.wait_for_selector("#archive:not([hidden])", timeout=WAIT)
+        page.click("#archive")
+        page.wait_for_function("() => !document.querySelector('#badges .badge.archived')", timeout=WAIT)
+        page.close()
+    assert "archived" not in tracker.get_experiment(eid)
+    tracker.close()

@@ -118,6 +118,7 @@ Query = Annotated[str | None, typer.Option(
     "--query", "-q", metavar="JSON",
     help='A MongoDB filter as JSON, e.g. \'{"config.device": "cuda", "metrics.best_val_loss": {"$lt": 1}}\'; '
          'Extended JSON ({"$oid": ...}, {"$date": ...}) is understood.')]
+Archived = Annotated[bool, typer.Option("--archived", help="Include archived experiments (hidden by default).")]
 Sort = Annotated[str | None, typer.Option(
     "--sort", metavar="FIELD", help="Sort by FIELD, descending with a leading '-' or ':desc'; comma-separate several.")]
 
@@ -242,6 +243,7 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Callabl
 
 __all__ = [
     "JSON_OPTIONS",
+    "Archived",
     "AsJson",
     "Challenge",
     "EpochlogGroup",

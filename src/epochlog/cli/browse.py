@@ -14,12 +14,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..archive import shown
 from ..diff import get_path
 from ..display import duration, error_text, mapping, model_label, tag_list
 from ..errors import InvalidArgument, NotFound
 from ..tracker import Tracker, leaderboard_statuses
 from . import render
 from .app import (
+    Archived,
     AsJson,
     Challenge,
     Query,
@@ -64,19 +66,26 @@ def resolve(tracker: Tracker, ref: str) -> ObjectId:
 def ls(challenge: Challenge = None, status: StatusOpt = None, tag: Tag = None, query: Query = None,
        sort: Sort = None,
        limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="At most this many (0: all).")] = 50,
-       uri: Uri = None, as_json: AsJson = False) -> None:
-    """List experiments, newest first (filter with --challenge/--status/--tag/--query)."""
-    condition = build_filter(challenge=challenge, status=status, tags=tag, query=query)
+       archived: Archived = False, uri: Uri = None, as_json: AsJson = False) -> None:
+    """List experiments, newest first (filter with --challenge/--status/--tag/--query); archived ones with
+    --archived."""
+    given = build_filter(challenge=challenge, status=status, tags=tag, query=query)
+    condition = shown(given, archived)
     order = parse_sort(sort, [("start_time", -1)])
     with open_tracker(uri) as tracker:
         documents = tracker.search_experiments(condition, sort=order, limit=limit or None)
         total = tracker.count_experiments(condition) if limit and len(documents) == limit else len(documents)
+        hidden = 0 if documents or archived else tracker.count_experiments(shown(given, True))
     if as_json:
         print_json(documents)
         return
     out = console()
     if not documents:
-        out.print("No experiments match." if condition else "No experiments yet: try `epochlog demo`.")
+        if hidden:
+            out.print(f"No experiments match; {hidden} archived {'one does' if hidden == 1 else 'ones do'} "
+                      f"(--archived shows them).")
+        else:
+            out.print("No experiments match." if given else "No experiments yet: try `epochlog demo`.")
         return
     out.print(experiments_table(documents, total, out.width))
 
@@ -160,7 +169,8 @@ def best(challenge: Challenge = None,
          metric: Annotated[str, typer.Option("--metric", "-m", help="Summary metric to rank by (under metrics.).")]
          = "best_val_loss",
          maximize: Annotated[bool, typer.Option("--max", help="Higher is better (accuracy); default lower.")] = False,
-         status: LeaderboardStatus = None, query: Query = None, uri: Uri = None, as_json: AsJson = False) -> None:
+         status: LeaderboardStatus = None, query: Query = None, archived: Archived = False, uri: Uri = None,
+         as_json: AsJson = False) -> None:
     """The leaderboard: the best experiments by a summary metric, completed ones unless --status says otherwise
     (NaN and inf never rank), each with its status and whether its best checkpoint file still verifies."""
     try:
@@ -170,7 +180,8 @@ def best(challenge: Challenge = None,
     field = summary_field(metric)
     with open_tracker(uri) as tracker:
         ranked = tracker.get_best_models(challenge, n, metric=field, mode="max" if maximize else "min",
-                                         filter=build_filter(query=query) or None, status=statuses)
+                                         filter=build_filter(query=query) or None, status=statuses,
+                                         archived=archived)
         states = tracker.best_checkpoint_states(d["_id"] for d in ranked)
     if as_json:
         print_json([{**document, "best_checkpoint": states[document["_id"]]} for document in ranked])

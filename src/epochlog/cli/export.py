@@ -13,11 +13,13 @@ from typing import IO, Annotated, Any
 import typer
 from bson import ObjectId
 
+from ..archive import shown
 from ..csv_cells import cell
 from ..diff import flatten
 from ..schema import EPOCHS
 from ..tracker import Tracker
 from .app import (
+    Archived,
     Challenge,
     Query,
     Sort,
@@ -69,6 +71,7 @@ def export(
                                        "0: all.")] = 0,
     name: Annotated[list[str] | None, typer.Option("--name", help="series only: just this metric (repeatable).")]
     = None,
+    archived: Archived = False,
     uri: Uri = None,
 ) -> None:
     """Export experiments, their epochs or step series (selected with the ls filters), or subjects.
@@ -85,7 +88,7 @@ def export(
             subjects = tracker.get_subjects(parse_query(query), sort=parse_sort(sort), limit=limit)
             count = write_documents(subjects, fmt, output)
         else:
-            condition = build_filter(challenge=challenge, status=status, tags=tag, query=query)
+            condition = shown(build_filter(challenge=challenge, status=status, tags=tag, query=query), archived)
             order = parse_sort(sort, [("start_time", 1)])
             if kind is Kind.experiments:
                 count = write_documents(tracker.search_experiments(condition, sort=order, limit=limit), fmt, output)

@@ -14,7 +14,7 @@ from ..errors import InvalidArgument
 from ..groups import ConfigExcept, Group, Grouping
 from ..tracker import leaderboard_statuses
 from . import render
-from .app import Challenge, Query, Uri, app, build_filter, console, err_console, open_tracker, summary_field
+from .app import Archived, Challenge, Query, Uri, app, build_filter, console, err_console, open_tracker, summary_field
 from .browse import LeaderboardStatus
 from .export import SUFFIXES, Format, write_documents
 
@@ -30,7 +30,7 @@ def groups(
     metric: Annotated[str, typer.Option("--metric", "-m", help="Summary metric (under metrics. unless dotted).")]
     = "best_val_loss",
     maximize: Annotated[bool, typer.Option("--max", help="Higher is better (accuracy); default lower.")] = False,
-    status: LeaderboardStatus = None, challenge: Challenge = None, query: Query = None,
+    status: LeaderboardStatus = None, challenge: Challenge = None, query: Query = None, archived: Archived = False,
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
                                         help="table, csv or json. \\[default: from the -o suffix, else table]",
                                         show_default=False)] = "",
@@ -49,7 +49,8 @@ def groups(
     field = summary_field(metric)
     with open_tracker(uri) as tracker:
         found = tracker.group_stats(grouping, field, "max" if maximize else "min", challenge=challenge,
-                                    filter=build_filter(query=query) or None, status=statuses)
+                                    filter=build_filter(query=query) or None, status=statuses,
+                                    archived=archived)
     if fmt is None:
         if output is not None:
             raise typer.BadParameter("a table goes to the terminal; use --format csv or json with -o",

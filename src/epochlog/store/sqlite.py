@@ -197,6 +197,8 @@ class SQLiteStore(Store):
         if isinstance(write, (Put, Upsert)):
             sql, args = self._document_statement(write, arrays)
             return lambda db: db.execute(sql, args)
+        if isinstance(write, Delete) and write.collection == schema.SERIES:
+            return _delete_series(write.filter)
         table = _table(write.collection)
         where, params = self._where(table, write.filter)
         if isinstance(write, Delete):
@@ -370,6 +372,18 @@ def _table_sql(collection: str, name: str) -> str:
     (`WITHOUT ROWID`): a log_epoch then writes two B-trees (id, natural key) instead of three."""
     without_rowid = " WITHOUT ROWID" if collection == schema.EPOCHS else ""
     return f"CREATE TABLE IF NOT EXISTS {name} (id TEXT PRIMARY KEY, doc TEXT NOT NULL){without_rowid}"
+
+
+def _delete_series(filter: Filter) -> Callable[[sqlite3.Connection], object]:
+    """The deletion of the step series of experiments: `{"experiment_id": id or {"$in": [ids]}}` only (their
+    buckets are rows of the series table, not documents a filter could match)."""
+    chosen = filter.get("experiment_id") if isinstance(filter, Mapping) and len(filter) == 1 else None
+    ids = chosen.get("$in") if isinstance(chosen, Mapping) and len(chosen) == 1 else [chosen]
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(oid, ObjectId) for oid in ids):
+        raise QueryError(f"step series are deleted by experiment_id (an ObjectId or $in of them), not {filter!r}")
+    texts = [str(oid) for oid in ids]
+    sql = f"DELETE FROM series WHERE experiment_id IN ({', '.join('?' * len(texts))})"
+    return lambda db: db.execute(sql, texts) if texts else None
 
 
 def _freeze(value: Any) -> Any:

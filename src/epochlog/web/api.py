@@ -42,6 +42,10 @@ class NotesBody(BaseModel):
     notes: str = Field(max_length=100_000)
 
 
+class ArchivedBody(BaseModel):
+    archived: bool
+
+
 class TagsBody(BaseModel):
     tags: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(max_length=200)
 
@@ -77,9 +81,10 @@ def list_query(challenge: int | None = None,
                sort: Annotated[str, Query(description="any dotted field, e.g. metrics.best_val_loss")] = "start_time",
                order: Annotated[int, Query(description="1 ascending, -1 descending")] = -1,
                skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
-               limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT) -> ListQuery:
+               limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT,
+               archived: Annotated[bool, Query(description="include archived experiments")] = False) -> ListQuery:
     tags = [item for value in tag or [] for item in split_list(value)]
-    return ListQuery(challenge, list(status or []), tags, filter, sort, order, skip, limit).validate()
+    return ListQuery(challenge, list(status or []), tags, filter, sort, order, skip, limit, archived).validate()
 
 
 ListQueryDep = Annotated[ListQuery, Depends(list_query)]
@@ -194,6 +199,15 @@ def put_tags(experiment_id: str, body: TagsBody, settings: SettingsDep) -> Docum
     settings.tracker.set_tags(experiment_id, [tag.strip() for tag in body.tags if tag.strip()])
     settings.forget("facets")
     return DocumentResponse({"tags": settings.tracker.get_experiment(experiment_id).get("tags", [])})
+
+
+@router.put("/experiments/{experiment_id}/archived", tags=["editing"],
+            summary="Archive (true) or restore (false) an experiment (token needed)")
+def put_archived(experiment_id: str, body: ArchivedBody, settings: SettingsDep) -> DocumentResponse:
+    tracker = settings.tracker
+    (tracker.archive_experiments if body.archived else tracker.restore_experiments)([experiment_id])
+    settings.forget("facets")
+    return DocumentResponse({"archived": tracker.get_experiment(experiment_id).get("archived") is True})
 
 
 # -- compare, leaderboard, subjects ----------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import JSONOptions
 
+from ..archive import VISIBLE
 from ..csv_cells import cell
 from ..diff import flatten
 from ..display import duration, model_label, tag_list
@@ -30,7 +31,7 @@ from ..types import Document
 from .jsonable import jsonable
 
 ROW_FIELDS = ("experiment_name", "challenge", "status", "model", "tags", "start_time", "end_time", "heartbeat",
-              "metrics", "config", "error.type", "error.message")
+              "metrics", "config", "error.type", "error.message", "archived")
 STATUS_CHOICES = (*STATUSES, "stale")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 MAX_SKIP = 1_000_000_000
@@ -52,6 +53,7 @@ class ListQuery:
     order: int = -1
     skip: int = 0
     limit: int = DEFAULT_LIMIT
+    archived: bool = False  # include archived experiments
 
     def validate(self) -> ListQuery:
         for status in self.status:
@@ -74,6 +76,7 @@ class ListQuery:
         query.order = _int(params.get("order"), "order", -1)
         query.skip = _int(params.get("skip"), "skip", 0)
         query.limit = _int(params.get("limit"), "limit", DEFAULT_LIMIT)
+        query.archived = params.get("archived", "") in ("1", "true")
         return query.validate()
 
     def mongo_filter(self, store: Store, stale_after: float) -> Document:
@@ -93,6 +96,8 @@ class ListQuery:
         user = parse_filter_text(self.filter)
         if user:
             conditions.append(user)
+        if not self.archived:
+            conditions.append(dict(VISIBLE))
         if not conditions:
             return {}
         return conditions[0] if len(conditions) == 1 else {"$and": conditions}
@@ -157,6 +162,7 @@ def row(document: Mapping[str, Any], now: dt.datetime, stale: bool) -> Document:
         "challenge": document.get("challenge"),
         "status": document.get("status"),
         "stale": stale,
+        "archived": document.get("archived") is True,
         "model": model_label(document.get("model")),
         "tags": tag_list(document.get("tags")),
         "start_time": document.get("start_time"),

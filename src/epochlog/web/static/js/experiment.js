@@ -11,6 +11,7 @@ const id = experiment._id;
 const base = `/api/experiments/${encodeURIComponent(id)}`;
 const SERIES_POINTS = 2000;
 let tags = data.tags || []; // the server's reading of what is stored (one string, numbers: all shown as text)
+let archived = experiment.archived === true;
 
 // -- header, summary, facts ---------------------------------------------------------------------
 
@@ -26,6 +27,7 @@ function renderHeader(state) {
   const badges = clear($("#badges"));
   badges.append(h("span", { class: `badge ${state.status}`, text: state.status ?? "—" }));
   if (state.stale) badges.append(h("span", { class: "badge stale", text: "stale", title: `no heartbeat since ${relTime(state.heartbeat)}` }));
+  if (archived) badges.append(h("span", { class: "badge archived", text: "archived", title: "hidden from lists and leaderboards" }));
   if (experiment.challenge != null) badges.append(h("span", { class: "badge", text: `challenge ${experiment.challenge}` }));
   for (const tag of tags) badges.append(h("span", { class: "tag", text: tag }));
 }
@@ -281,6 +283,26 @@ function renderNotes(notes) {
   box.append(h("div", { class: "notes-edit" }, area, h("div", {}, save, " ", status)));
 }
 
+// -- archive ------------------------------------------------------------------------------------
+
+function renderArchive() {
+  const button = $("#archive");
+  button.hidden = !data.editable;
+  button.textContent = archived ? "Restore" : "Archive";
+  button.title = archived ? "show this run in lists and leaderboards again"
+    : "hide this run from lists and leaderboards; nothing is deleted";
+}
+
+async function toggleArchived() {
+  try {
+    archived = (await sendJSON("PUT", `${base}/archived`, { archived: !archived })).archived;
+  } catch (error) {
+    $("#archive").title = error.message;
+  }
+  renderArchive();
+  renderHeader(currentState);
+}
+
 // -- live updates -------------------------------------------------------------------------------
 
 let currentState = { status: experiment.status, stale: data.stale, heartbeat: experiment.heartbeat, end_time: experiment.end_time,
@@ -319,6 +341,8 @@ function start() {
   $("#expand-all").addEventListener("click", () => document.querySelectorAll("#config-tree details").forEach((d) => { d.open = true; }));
   $("#collapse-all").addEventListener("click", () => document.querySelectorAll("#config-tree details").forEach((d) => { d.open = false; }));
   renderTags(tags);
+  renderArchive();
+  $("#archive").addEventListener("click", toggleArchived);
   renderNotes(experiment.notes == null || typeof experiment.notes === "string" ? experiment.notes || "" : valueText(experiment.notes));
   if (experiment.subject_metrics_count) {
     const link = $("#subjects-link");

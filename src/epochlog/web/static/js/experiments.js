@@ -33,13 +33,14 @@ function readUrl() {
     order: Number(params.get("order") || -1) === 1 ? 1 : -1,
     skip: Math.max(0, Number(params.get("skip")) || 0),
     limit: Number(params.get("limit")) || 50,
+    archived: params.get("archived") === "1" ? "1" : "",
     cols: params.has("cols") ? params.get("cols").split(",").filter(Boolean) : null,
   };
 }
 
 function apiParams() {
-  const { challenge, status, tag, filter, sort, order, skip, limit } = state;
-  return { challenge, status, tag, filter, sort, order, skip, limit };
+  const { challenge, status, tag, filter, sort, order, skip, limit, archived } = state;
+  return { challenge, status, tag, filter, sort, order, skip, limit, archived };
 }
 
 function writeUrl(push) {
@@ -176,6 +177,7 @@ function renderTable() {
     if (row.error && row.error.message) name.title = `${row.error.type || "error"}: ${row.error.message}`;
     tr.append(name);
     const status = h("td", {}, h("span", { class: `badge ${row.status}`, text: row.status || "?" }));
+    if (row.archived) status.append(" ", h("span", { class: "badge archived", text: "archived" }));
     if (row.stale) {
       status.append(" ", h("span", { class: "badge stale", text: "stale", title: `no heartbeat since ${relTime(row.heartbeat)}` }));
     }
@@ -250,6 +252,7 @@ function syncForm() {
   $("#f-tags").value = state.tag;
   $("#f-filter").value = state.filter;
   $("#page-size").value = String(state.limit);
+  $("#f-archived").checked = state.archived === "1";
 }
 
 async function loadFacets() {
@@ -284,14 +287,15 @@ $("#filters").addEventListener("submit", (event) => {
   state.status = $("#f-status").value;
   state.tag = $("#f-tags").value.trim();
   state.filter = $("#f-filter").value.trim();
+  state.archived = $("#f-archived").checked ? "1" : "";
   state.skip = 0;
   load(true);
 });
-for (const select of [$("#f-challenge"), $("#f-status")]) {
+for (const select of [$("#f-challenge"), $("#f-status"), $("#f-archived")]) {
   select.addEventListener("change", () => $("#filters").requestSubmit());
 }
 $("#reset").addEventListener("click", () => {
-  Object.assign(state, { challenge: "", status: "", tag: "", filter: "", skip: 0 });
+  Object.assign(state, { challenge: "", status: "", tag: "", filter: "", archived: "", skip: 0 });
   load(true);
 });
 $("#prev").addEventListener("click", () => {
