@@ -63,6 +63,52 @@ class Group:
                 "excluded": self.excluded, "experiment_ids": self.experiment_ids}
 
 
+@dataclass(frozen=True)
+class GroupCurve:
+    """A group's learning curve: per epoch, how many runs logged a finite value, their mean, sd, min, max."""
+
+    metric: str
+    epochs: list[int]
+    n: list[int]
+    mean: list[float]
+    sd: list[float | None]
+    min: list[float]
+    max: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "epochs": self.epochs, "n": self.n, "mean": self.mean, "sd": self.sd,
+                "min": self.min, "max": self.max}
+
+
+def parse_grouping(by: Sequence[str], config_except: str | None) -> Grouping:
+    """A grouping from text: field paths, or comma-separated config keys to leave out (`"seed,fold"`)."""
+    if by and config_except is not None:
+        raise InvalidArgument("group by fields or by the config except some keys, not both")
+    if config_except is not None:
+        keys = [key.strip() for key in config_except.split(",") if key.strip()]
+        if not keys:
+            raise InvalidArgument("name at least one config key to leave out, e.g. seed")
+        return ConfigExcept(*keys)
+    if not by:
+        raise InvalidArgument("say how to group: fields (e.g. config.model) or config keys to leave out (seed)")
+    return list(by)
+
+
+def group_curve(epochs: Iterable[Mapping[str, Any]], metric: str) -> GroupCurve:
+    """The mean curve of `metric` (an epoch metric name) over the runs whose epoch documents these are."""
+    values: dict[int, list[float]] = {}
+    for document in epochs:
+        epoch, metrics = document.get("epoch"), document.get("metrics")
+        value = metrics.get(metric) if isinstance(metrics, Mapping) else None
+        if type(epoch) is int and not isinstance(value, bool) and isinstance(value, (int, float)) \
+                and math.isfinite(value):
+            values.setdefault(epoch, []).append(float(value))
+    order = sorted(values)
+    summaries = [summarize(values[epoch]) for epoch in order]
+    return GroupCurve(metric, order, [s.n for s in summaries], [s.mean or 0.0 for s in summaries],
+                      [s.sd for s in summaries], [s.min or 0.0 for s in summaries], [s.max or 0.0 for s in summaries])
+
+
 def projection(by: Grouping, metric: str) -> dict[str, int]:
     """The fields grouping needs from each experiment."""
     paths = ["config"] if isinstance(by, ConfigExcept) else list(by)

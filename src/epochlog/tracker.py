@@ -32,7 +32,7 @@ from .types import Document, Filter, IdLike, Projection, SortSpec
 
 if TYPE_CHECKING:
     from .archive import Purge
-    from .groups import Group, Grouping
+    from .groups import Group, GroupCurve, Grouping
     from .run import Run
 
 BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
@@ -252,6 +252,18 @@ class Tracker:
         documents = self.store.find(EXPERIMENTS, {"$and": conditions} if conditions else None,
                                     projection=projection(by, metric))
         return group_runs(documents, by, metric, mode)
+
+    def group_curve(self, experiment_ids: Iterable[IdLike], metric: str) -> GroupCurve:
+        """The learning curve of the epoch metric `metric` over these runs (a group's): per epoch the mean,
+        sd, min and max of the runs that logged a finite value there."""
+        from .groups import group_curve
+
+        ids = [to_object_id(value, "experiment id") for value in experiment_ids]
+        if not isinstance(metric, str) or not metric or "." in metric or metric.startswith("$"):
+            raise InvalidArgument(f"metric must be an epoch metric name such as 'val_loss', got {metric!r}")
+        epochs = self.store.find(EPOCHS, {"experiment_id": {"$in": ids}},
+                                 projection={"epoch": 1, f"metrics.{metric}": 1}) if ids else []
+        return group_curve(epochs, metric)
 
     def search_experiments(self, query: Filter | None = None, projection: Projection | None = None,
                            sort: SortSpec | str | Mapping[str, int] | None = None, limit: int | None = None,

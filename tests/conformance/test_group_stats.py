@@ -86,3 +86,20 @@ def test_bad_arguments_name_the_culprit(tracker: Tracker, kwargs: dict, culprit:
         tracker.group_stats(**kwargs)
     with pytest.raises(InvalidArgument, match="ConfigExcept"):
         ConfigExcept("seed", "")
+
+
+def test_a_groups_curve_is_the_mean_and_spread_per_epoch(tracker: Tracker) -> None:
+    ids = []
+    for seed, values in enumerate([[1.0, 0.5, 0.4], [1.2, 0.7, math.nan], [0.8, 0.3]]):
+        eid = tracker.create_experiment(f"s{seed}", 1, config={"seed": seed})
+        for epoch, value in enumerate(values):
+            tracker.log_epoch(eid, epoch, {"val_loss": value, "train_loss": 2 * value})
+        ids.append(eid)
+    curve = tracker.group_curve(ids, "val_loss")
+    assert curve.epochs == [0, 1, 2] and curve.n == [3, 3, 1]  # the NaN epoch and the missing one are left out
+    assert curve.mean[:2] == [pytest.approx(1.0), pytest.approx(0.5)]
+    assert curve.sd[0] == pytest.approx(0.2) and curve.sd[2] is None
+    assert (curve.min[1], curve.max[1]) == (pytest.approx(0.3), pytest.approx(0.7))
+    assert tracker.group_curve([], "val_loss").epochs == []
+    with pytest.raises(InvalidArgument, match="epoch metric"):
+        tracker.group_curve(ids, "metrics.val_loss")

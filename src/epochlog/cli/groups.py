@@ -11,7 +11,7 @@ import typer
 
 from ..diff import differing_keys, flatten
 from ..errors import InvalidArgument
-from ..groups import ConfigExcept, Group, Grouping
+from ..groups import ConfigExcept, Group, Grouping, parse_grouping
 from ..tracker import leaderboard_statuses
 from . import render
 from .app import Archived, Challenge, Query, Uri, app, build_filter, console, err_console, open_tracker, summary_field
@@ -101,17 +101,10 @@ def print_groups(found: Sequence[Group], grouping: Grouping, field: str) -> None
 
 
 def _grouping(by: list[str] | None, config_except: str | None) -> Grouping:
-    if by and config_except is not None:
-        raise typer.BadParameter("give either --by or --config-except, not both", param_hint="--config-except")
-    if config_except is not None:
-        keys = [key.strip() for key in config_except.split(",") if key.strip()]
-        if not keys:
-            raise typer.BadParameter("name at least one config key, e.g. seed", param_hint="--config-except")
-        return ConfigExcept(*keys)
-    if not by:
-        raise typer.BadParameter("say how to group: --by PATH (e.g. config.model) or --config-except seed",
-                                 param_hint="--by")
-    return by
+    try:
+        return parse_grouping(by or [], config_except)
+    except InvalidArgument as error:
+        raise typer.BadParameter(str(error), param_hint="--by/--config-except") from None
 
 
 def _format(name: str, output: Path | None) -> Format | None:

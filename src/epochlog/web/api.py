@@ -18,6 +18,7 @@ from ..diff import differing_keys, flatten, get_path
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
+from ..groups import parse_grouping
 from ..liveness import stale_ids
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
 from ..tracker import BEST_MODEL_FIELDS, Tracker, leaderboard_statuses
@@ -208,6 +209,49 @@ def put_archived(experiment_id: str, body: ArchivedBody, settings: SettingsDep) 
     (tracker.archive_experiments if body.archived else tracker.restore_experiments)([experiment_id])
     settings.forget("facets")
     return DocumentResponse({"archived": tracker.get_experiment(experiment_id).get("archived") is True})
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+MAX_GROUPS = 500  # groups in one answer (best mean first)
+MAX_GROUP_RUNS = 1000  # runs behind one group curve
+
+
+@router.get("/groups", tags=["groups"],
+            summary="Runs grouped by fields, or by the config except some keys (seeds, folds), with n, mean, sd, "
+                    "sem, 95% CI, min, max, best run and how many were excluded; best mean first")
+def groups(settings: SettingsDep,
+           by: Annotated[list[str] | None, Query(description="a field to group by (repeat)")] = None,
+           config_except: Annotated[str | None, Query(alias="except", description="comma-separated config keys "
+                                                      "to leave out, e.g. seed,fold")] = None,
+           metric: Annotated[str, Query(description="a dotted field")] = "metrics.best_val_loss",
+           mode: Annotated[str, Query(pattern="^(min|max)$")] = "min",
+           status: Annotated[list[str] | None, Query(description="completed (the default), any, or statuses")] = None,
+           challenge: int | None = None,
+           filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+           archived: bool = False) -> DocumentResponse:
+    check_field(metric, "metric")
+    grouping = parse_grouping([path for path in by or [] if path], config_except)
+    for path in grouping if isinstance(grouping, list) else []:
+        check_field(path, "by")
+    found = settings.tracker.group_stats(grouping, metric, mode, challenge=challenge,
+                                         filter=listing.parse_filter_text(filter) or None,
+                                         status=leaderboard_statuses(status), archived=archived)
+    return DocumentResponse({"metric": metric, "mode": mode, "total": len(found),
+                             "groups": [group.to_dict() for group in found[:MAX_GROUPS]]})
+
+
+@router.get("/groups/curve", tags=["groups"],
+            summary="A group's learning curve: per epoch n, mean, sd, min and max of an epoch metric over its runs")
+def group_curve(settings: SettingsDep,
+                ids: Annotated[str, Query(description="the group's experiment ids, comma-separated")],
+                metric: Annotated[str, Query(description="an epoch metric, e.g. val_loss")] = "val_loss",
+                ) -> DocumentResponse:
+    chosen = split_list(ids)
+    if len(chosen) > MAX_GROUP_RUNS:
+        raise InvalidArgument(f"a curve is drawn over at most {MAX_GROUP_RUNS} runs, got {len(chosen)}")
+    curve = settings.tracker.group_curve(chosen, metric)
+    return DocumentResponse(curve.to_dict())
 
 
 # -- compare, leaderboard, subjects ----------------------------------------------------------------

@@ -26,7 +26,7 @@ from .settings import settings_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAV = (("experiments", "/", "Experiments"), ("leaderboard", "/leaderboard", "Leaderboard"),
-       ("subjects", "/subjects", "Subjects"))
+       ("groups", "/groups", "Groups"), ("subjects", "/subjects", "Subjects"))
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -94,6 +94,11 @@ def compare_page(request: Request) -> HTMLResponse:
 @router.get("/leaderboard")
 def leaderboard_page(request: Request) -> HTMLResponse:
     return render("leaderboard", "Leaderboard", _common(request))
+
+
+@router.get("/groups")
+def groups_page(request: Request) -> HTMLResponse:
+    return render("groups", "Groups", _common(request))
 
 
 @router.get("/subjects")

@@ -19,8 +19,10 @@ const HEIGHT = 240;
 const INTEGER_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500].flatMap((n) => [n, n * 1e3, n * 1e6]).sort((a, b) => a - b);
 
 export class LineChart {
-  // series: [{label, color, dash}], xLabel: "epoch" or "step", onView: async (min, max) => void (null = all)
-  constructor(parent, { title, xLabel = "epoch", series, log = false, onView = null, key = null }) {
+  // series: [{label, color, dash}], xLabel: "epoch" or "step", onView: async (min, max) => void (null = all),
+  // bands: [[upper, lower, fill]] series indexes whose area between is filled (a mean's spread)
+  constructor(parent, { title, xLabel = "epoch", series, log = false, onView = null, key = null, bands = [] }) {
+    this.bands = bands;
     this.title = title;
     this.xLabel = xLabel;
     this.series = series;
@@ -72,6 +74,7 @@ export class LineChart {
         ...this.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.75, dash: s.dash, value: number,
           spanGaps: Boolean(s.spanGaps), points: { size: 4, fill: s.color } })),
       ],
+      bands: this.bands.map(([upper, lower, fill]) => ({ series: [upper + 1, lower + 1], fill })),
       hooks: {
         setSelect: [(u) => chart.zoomTo(u)],
       },
