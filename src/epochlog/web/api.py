@@ -24,6 +24,7 @@ from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
 from ..tracker import BEST_MODEL_FIELDS, Tracker, leaderboard_statuses
 from ..types import Document
 from . import breakdown as subject_breakdown
+from . import explore as explore_data
 from . import listing
 from .downsample import DEFAULT_POINTS, MAX_POINTS, min_max, to_json_values, window
 from .jsonable import DocumentResponse, dumps, jsonable
@@ -252,6 +253,18 @@ def group_curve(settings: SettingsDep,
         raise InvalidArgument(f"a curve is drawn over at most {MAX_GROUP_RUNS} runs, got {len(chosen)}")
     curve = settings.tracker.group_curve(chosen, metric)
     return DocumentResponse(curve.to_dict())
+
+
+@router.get("/explore", tags=["groups"],
+            summary="Chosen fields of the runs a filter matches (newest first), for scatter plots and parallel axes")
+def explore(settings: SettingsDep,
+            fields: Annotated[str, Query(description="comma-separated dotted fields, e.g. config.lr,metrics.best_val_loss")],
+            filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+            status: Annotated[list[str] | None, Query(description="only runs of these statuses")] = None,
+            limit: Annotated[int, Query(ge=1, le=explore_data.MAX_RUNS)] = 5000) -> DocumentResponse:
+    query = ListQuery(status=list(status or []), filter=filter).validate()
+    condition = query.mongo_filter(settings.tracker.store, settings.stale_after)
+    return DocumentResponse(explore_data.explore_rows(settings.tracker, split_list(fields), condition, limit))
 
 
 # -- compare, leaderboard, subjects ----------------------------------------------------------------

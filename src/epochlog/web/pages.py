@@ -26,7 +26,7 @@ from .settings import settings_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAV = (("experiments", "/", "Experiments"), ("leaderboard", "/leaderboard", "Leaderboard"),
-       ("groups", "/groups", "Groups"), ("subjects", "/subjects", "Subjects"))
+       ("groups", "/groups", "Groups"), ("explore", "/explore", "Explore"), ("subjects", "/subjects", "Subjects"))
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -99,6 +99,11 @@ def leaderboard_page(request: Request) -> HTMLResponse:
 @router.get("/groups")
 def groups_page(request: Request) -> HTMLResponse:
     return render("groups", "Groups", _common(request))
+
+
+@router.get("/explore")
+def explore_page(request: Request) -> HTMLResponse:
+    return render("explore", "Explore", _common(request))
 
 
 @router.get("/subjects")
