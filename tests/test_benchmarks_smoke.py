@@ -94,3 +94,18 @@ def test_tiny_journal_replay_ships_the_backlog_an_outage_left(tmp_path: Path, mo
     (check,) = [line for line in lines if line["kind"] == "check" and line["target"].startswith("J ")]
     assert check["target"] == "J journal backlog shipped (s)" and check["status"] in {"PASS", "MISS"}
     assert "| 20 | epochlog: `epochlog sync` of the journal |" in completed.stdout  # J's table
+
+
+def test_tiny_push_benchmark_checks_each_push_it_times(tmp_path: Path) -> None:
+    """bench_push at 40 runs: each timed push wrote exactly the new run (the benchmark exits otherwise) and a
+    repeated push wrote nothing; every documented row is printed."""
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/bench_push.py", "--experiments", "40", "--epochs", "3", "--repeats", "2",
+         "--workdir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    rows = {line[:52].strip(): line[52:].split() for line in completed.stdout.splitlines()[2:-1]}
+    assert set(rows) == {"push A: a node's new run into the big store", "raw write of the same documents (the floor)",
+                         "logging the run live into the big store", "first push of the big store into an empty one",
+                         "first push into a copy with the same runs", "push B: the big store again, after one new run"}
+    assert all(float(median) > 0 for median, _ in rows.values())
+    assert (tmp_path / "big-40x3.db").exists()

@@ -10,7 +10,8 @@ EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES = "experiments", "epochs", "c
 BLOBS = "blobs"  # content-addressed documents (git diffs, package sets) experiments refer to by sha256
 CONSOLE = "console"  # chunks of a run's captured stdout/stderr, in order
 ALERTS = "alerts"  # what `epochlog watch` has already sent, so a restarted watcher sends nothing twice
-COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES, BLOBS, CONSOLE, ALERTS)
+TRANSFERS = "transfers"  # per source store, what `epochlog push` already copied here (the watermark); never pushed
+COLLECTIONS = (EXPERIMENTS, EPOCHS, CHECKPOINTS, SUBJECTS, SERIES, BLOBS, CONSOLE, ALERTS, TRANSFERS)
 
 STATUSES = ("running", "completed", "failed", "stopped")
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .archive import Purge
     from .groups import Group, GroupCurve, Grouping
     from .run import Run
+    from .transfer import PushSummary
 
 BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics", "config", "tags",
                      "start_time", "end_time")
@@ -553,6 +554,18 @@ class Tracker:
         self.flush()
         drain = getattr(self.store, "flush", None)
         return bool(drain(timeout)) if drain is not None else True
+
+    def push(self, destination: str | os.PathLike[str] | Store | Tracker, *, query: Filter | None = None,
+             since: dt.datetime | dt.date | None = None, full: bool = False, dry_run: bool = False) -> PushSummary:
+        """Copy into `destination` what this tracker's store holds and it lacks, `_id`s kept; a second push
+        changes nothing (see `transfer.push` and docs/MANY_MACHINES.md)."""
+        from .transfer import push
+
+        self.flush()
+        if isinstance(destination, Tracker):
+            destination.flush()
+            destination = destination.store
+        return push(self.store, destination, query=query, since=since, full=full, dry_run=dry_run)
 
     def __enter__(self) -> Tracker:
         return self

@@ -15,6 +15,7 @@ from typing import Any, Union
 import numpy as np
 from bson import ObjectId
 
+from ..schema import SERIES
 from ..types import Document, Filter, Projection, SortSpec
 
 
@@ -121,6 +122,25 @@ class Store(ABC):
     @abstractmethod
     def ensure_indexes(self) -> None:
         """Create the indexes in `schema.INDEXES` if they are missing (idempotent)."""
+
+    def series_bucket_ids(self, experiment_ids: Sequence[ObjectId] | None = None, *,
+                          since: ObjectId | None = None) -> list[tuple[ObjectId, ObjectId]]:
+        """(bucket id, experiment id) of the stored step-series buckets of these experiments (of all when None),
+        only buckets whose id is at least `since` when given. Stores holding buckets as documents of the
+        `series` collection (MongoDB) need nothing more; the embedded store answers from its own table."""
+        conditions: list[Filter] = []
+        if experiment_ids is not None:
+            conditions.append({"experiment_id": {"$in": list(experiment_ids)}})
+        if since is not None:
+            conditions.append({"_id": {"$gte": since}})
+        found = self.find(SERIES, {"$and": conditions} if conditions else None, projection={"experiment_id": 1})
+        return [(document["_id"], document["experiment_id"]) for document in found]
+
+    def read_buckets(self, bucket_ids: Sequence[ObjectId]) -> list[AppendSeries]:
+        """The stored buckets with these ids, as the appends that wrote them (replaying one changes nothing)."""
+        found = self.find(SERIES, {"_id": {"$in": list(bucket_ids)}}) if bucket_ids else []
+        return [AppendSeries(document["experiment_id"], document["name"], np.array(document["steps"], dtype=np.int64),
+                             np.array(document["values"], dtype=np.float64), document["_id"]) for document in found]
 
     @abstractmethod
     def close(self) -> None:

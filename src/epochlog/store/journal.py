@@ -40,7 +40,7 @@ from bson import ObjectId
 from ..errors import EpochlogError, InvalidArgument, StoreUnavailable
 from ..types import Document, Filter, Projection, SortSpec
 from . import journal_codec
-from .base import MetricSeries, Store, Write
+from .base import AppendSeries, MetricSeries, Store, Write
 
 log = logging.getLogger("epochlog.journal")
 T = TypeVar("T")
@@ -244,6 +244,15 @@ class JournaledStore(Store):
     def series_names(self, experiment_id: ObjectId) -> list[str]:
         self.flush(self.read_wait)
         return self.inner.series_names(experiment_id)
+
+    def series_bucket_ids(self, experiment_ids: Sequence[ObjectId] | None = None, *,
+                          since: ObjectId | None = None) -> list[tuple[ObjectId, ObjectId]]:
+        self.flush(self.read_wait)
+        return self.inner.series_bucket_ids(experiment_ids, since=since)
+
+    def read_buckets(self, bucket_ids: Sequence[ObjectId]) -> list[AppendSeries]:
+        self.flush(self.read_wait)
+        return self.inner.read_buckets(bucket_ids)
 
     def ensure_indexes(self) -> None:
         self.inner.ensure_indexes()

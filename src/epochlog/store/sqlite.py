@@ -30,8 +30,8 @@ from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert
 from .updates import apply_update
 
 #: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table.
-#: 4: the console and alerts tables
-SCHEMA_VERSION = 4
+#: 4: the console and alerts tables. 5: the transfers table
+SCHEMA_VERSION = 5
 T = TypeVar("T")
 _ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
 _MAX_PLANS = 256
@@ -94,7 +94,7 @@ class SQLiteStore(Store):
                 version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
                 if version == 1:
                     self._upgrade_from_1()
-                else:  # 0 (new), or 2 and 3, which lack only collections added since: create what is missing
+                else:  # 0 (new), or 2 to 4, which lack only collections added since: create what is missing
                     self._create_tables()
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 db.execute("COMMIT")
@@ -289,6 +289,27 @@ class SQLiteStore(Store):
         rows = self._read("SELECT DISTINCT name FROM series WHERE experiment_id=? ORDER BY name",
                           [str(experiment_id)])
         return [row[0] for row in rows]
+
+    def series_bucket_ids(self, experiment_ids: Sequence[ObjectId] | None = None, *,
+                          since: ObjectId | None = None) -> list[tuple[ObjectId, ObjectId]]:
+        conditions, params = [], []
+        if experiment_ids is not None:
+            conditions.append("experiment_id IN (SELECT value FROM json_each(?))")
+            params.append(json_codec.dumps([str(oid) for oid in experiment_ids]))
+        if since is not None:
+            conditions.append("id >= ?")  # 24 lower-case hex digits sort as the ObjectIds do
+            params.append(str(since))
+        where = " AND ".join(conditions) or "1"
+        rows = self._read(f"SELECT id, experiment_id FROM series WHERE {where} ORDER BY id", params)
+        return [(object_id(bucket), object_id(experiment)) for bucket, experiment in rows]
+
+    def read_buckets(self, bucket_ids: Sequence[ObjectId]) -> list[AppendSeries]:
+        rows = self._read('SELECT id, experiment_id, name, steps, "values" FROM series WHERE id IN '
+                          "(SELECT value FROM json_each(?)) ORDER BY rowid",
+                          [json_codec.dumps([str(oid) for oid in bucket_ids])])
+        return [AppendSeries(object_id(experiment), name, np.frombuffer(steps, dtype="<i8").astype(np.int64),
+                             np.frombuffer(values, dtype="<f8").astype(np.float64), object_id(bucket))
+                for bucket, experiment, name, steps, values in rows]
 
     def close(self) -> None:
         with self._lock:

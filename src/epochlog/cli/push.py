@@ -1,0 +1,92 @@
+"""`epochlog push` and `epochlog merge`: copy stores into one another (docs/MANY_MACHINES.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from ..errors import InvalidArgument
+from ..store.journal import redact
+from ..transfer import PushSummary, merge as merge_stores, push as push_store
+from .app import AsJson, Query, app, console, fail, parse_query, print_json, progress_bar
+
+Since = Annotated[str | None, typer.Option(
+    "--since", metavar="DATE", help="Only experiments started, ended or alive at or after DATE (ISO 8601, e.g. "
+                                    "2026-05-01 or 2026-05-01T12:00; UTC unless it says otherwise).")]
+Full = Annotated[bool, typer.Option(
+    "--full", help="Compare every chosen experiment, ignoring the record of earlier pushes (slower; brings back "
+                   "what DEST deleted).")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Count what would be copied; write nothing.")]
+
+
+@app.command("push")
+def push(source: Annotated[str, typer.Argument(metavar="SRC", help="The store to copy from (a URI or a path).")],
+         to: Annotated[str, typer.Option("--to", metavar="DEST", help="The store to copy into (a URI or a path).")],
+         query: Query = None, since: Since = None, full: Full = False, dry_run: DryRun = False,
+         as_json: AsJson = False) -> None:
+    """Copy into DEST what SRC holds and DEST lacks, every _id kept: experiments, epochs, checkpoints, series,
+    console, blobs, subjects and alerts. A second push changes nothing; a killed one is completed by the next."""
+    with progress_bar(f"Pushing {redact(source)}") as progress:
+        summary = push_store(source, to, query=parse_query(query) or None, since=parse_since(since), full=full,
+                             dry_run=dry_run, progress=progress)
+    _report([summary], as_json)
+
+
+@app.command("merge")
+def merge(sources: Annotated[list[str], typer.Argument(metavar="SRC...", help="The stores to copy from.")],
+          into: Annotated[str, typer.Option("--into", metavar="DEST", help="The store to copy them all into.")],
+          query: Query = None, since: Since = None, full: Full = False, dry_run: DryRun = False,
+          as_json: AsJson = False) -> None:
+    """Push several stores into one, in the order given (each as `epochlog push SRC --to DEST`)."""
+    with progress_bar("Merging") as progress:
+        summaries = merge_stores(sources, into, query=parse_query(query) or None, since=parse_since(since), full=full,
+                                 dry_run=dry_run, progress=progress)
+    _report(summaries, as_json)
+
+
+def parse_since(text: str | None) -> dt.datetime | None:
+    """--since as an aware datetime (UTC when it names no zone); InvalidArgument when it is no ISO date."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidArgument(f"--since must be an ISO 8601 date or time (2026-05-01, 2026-05-01T12:00), "
+                              f"got {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _report(summaries: list[PushSummary], as_json: bool) -> None:
+    if as_json:
+        print_json(summaries[0].as_dict() if len(summaries) == 1 else [summary.as_dict() for summary in summaries])
+    else:
+        _print(summaries)
+    refused = [item for summary in summaries for item in summary.refused]
+    if refused:
+        fail(f"the destination refused {len(refused)} document(s), left out of the copy (the rest was copied): "
+             + "; ".join(f"{item['document']}: {item['reason']}" for item in refused[:5])
+             + (f"; and {len(refused) - 5} more" if len(refused) > 5 else ""))
+
+
+def _print(summaries: list[PushSummary]) -> None:
+    out = console()
+    for summary in summaries:
+        verb = "would copy" if summary.dry_run else "copied"
+        head = f"{redact(summary.source)} -> {redact(summary.destination)}"
+        if not summary.changed:
+            out.print(f"{head}: nothing to {'copy' if summary.dry_run else 'push'}, the destination already has "
+                      f"everything ({summary.chosen} experiment(s) checked).")
+            continue
+        out.print(f"{head}: {verb} {summary.changed} document(s); {summary.chosen} experiment(s) chosen, "
+                  f"{summary.visited} compared.")
+        for name, counts in summary.counts.items():
+            if counts.new or counts.updated:
+                out.print(f"  {name:<12} {counts.new:>7} new  {counts.updated:>7} updated  {counts.unchanged:>7} "
+                          f"already there")
+        if summary.merged:
+            out.print(f"  {summary.merged} experiment(s) changed on both sides were merged; {summary.conflicts} losing "
+                      f"value(s) kept under their `conflicts` field")
+        if not summary.shipped:
+            out.print("  some writes are still in the destination's journal: `epochlog sync` sends them")
