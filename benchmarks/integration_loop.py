@@ -188,7 +188,7 @@ def _recorded_by_epochlog(tracker: Tracker | None, experiment_id: str | None) ->
     assert tracker is not None and experiment_id is not None
     history = tracker.get_experiment_history(experiment_id)
     series = {name: len(tracker.get_metric_series(experiment_id, name).steps)
-              for name in tracker.get_metric_names(experiment_id)}
+              for name in tracker.get_metric_names(experiment_id) if not name.startswith("system/")}
     return {"status": history["experiment"]["status"], "epochs": len(history["epochs"]),
             "epoch_keys": sorted(history["epochs"][-1]["metrics"]) if history["epochs"] else [],
             "config_keys": len(history["experiment"].get("config", {})), "series": series}

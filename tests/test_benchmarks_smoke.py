@@ -109,3 +109,16 @@ def test_tiny_push_benchmark_checks_each_push_it_times(tmp_path: Path) -> None:
                          "first push into a copy with the same runs", "push B: the big store again, after one new run"}
     assert all(float(median) > 0 for median, _ in rows.values())
     assert (tmp_path / "big-40x3.db").exists()
+
+
+def test_tiny_system_metrics_benchmark_times_a_sample_and_stores_a_real_runs(tmp_path: Path) -> None:
+    """bench_system_metrics with 50 samples and a 0.3 s run: every documented line, the run's samples stored."""
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/bench_system_metrics.py", "--samples", "50", "--run-seconds", "0.3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "epochlog SystemSampler.sample()" in out and "mlflow CPU+Disk+Network collect_metrics()" in out
+    assert "share of a run sampled every 10 s:" in out and ("PASS" in out or "MISS" in out)
+    stored = int(out.split("0.3 s: ")[1].split(" samples stored")[0])
+    assert stored >= 5  # sampled every 10 ms for 0.3 s

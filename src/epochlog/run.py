@@ -1,30 +1,40 @@
 """The run handle: `with tracker.start_run(...) as run:` logs to one experiment and records how it ended.
 
-While the block runs, a heartbeat thread refreshes the experiment's `heartbeat` every
-`tracker.heartbeat_interval` seconds, so a run whose process died is seen as stale. In the main thread,
+While the block runs, a background thread refreshes the experiment's `heartbeat` every
+`tracker.heartbeat_interval` seconds, so a run whose process died is seen as stale, and samples the system
+metrics every `tracker.system_interval` seconds (`context.system_metrics`): step series `system/...`, written
+a minute's worth at a time, with their peaks and means as the experiment's `system` at the end. In the main thread,
 SIGTERM is turned into `Terminated` (after calling any handler installed before ours), so a run killed
 politely ends as `stopped`, like one interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from bson import ObjectId
 
+from .documents import utcnow
 from .errors import EpochlogError
+from .schema import EXPERIMENTS
 
 if TYPE_CHECKING:
+    from .context.system_metrics import Sample, SystemSampler
     from .store.base import MetricSeries
     from .tracker import Tracker
 
 TRACEBACK_FRAMES = 10  # how many of the innermost frames a failed run keeps
+SAMPLES_PER_WRITE = 6  # system-metric samples held before they are written: a minute's at the default 10 s
+JOIN_TIMEOUT = 5.0  # seconds `finish` waits for the background thread's last beat or write
 log = logging.getLogger("epochlog.run")
 
 
@@ -40,13 +50,19 @@ class Run:
     """One experiment being logged. On leaving the `with` block its status becomes completed, failed
     (with the exception's type, message and last frames) or stopped (Ctrl-C, SIGTERM)."""
 
-    def __init__(self, tracker: Tracker, experiment_id: str) -> None:
+    def __init__(self, tracker: Tracker, experiment_id: str, *, system_metrics: bool = False,
+                 resumed: bool = False) -> None:
         self.tracker = tracker
         self.id = experiment_id
         self.finished = False
         self._stop_beating = threading.Event()
         self._beater: threading.Thread | None = None
         self._previous_handler: Any = None
+        self._sampler: SystemSampler | None = None
+        self._samples: list[Sample] = []
+        self._samples_lock = threading.Lock()  # `finish` writes what a thread that outlived its join left
+        self._sampling = system_metrics and tracker.system_interval > 0
+        self._resumed = resumed
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, Any] | None = None,
                   timing: Mapping[str, Any] | None = None, **fields: Any) -> None:
@@ -72,8 +88,17 @@ class Run:
         return self.tracker.get_metric_series(self.id, name)
 
     def finish(self, status: str = "completed", **fields: Any) -> None:
-        """End the run now with `status` and any summary fields (`metrics=` merges)."""
+        """End the run now with `status` and any summary fields (`metrics=` merges); the system metrics'
+        peaks and means become its `system` field."""
         self._stop_beating.set()
+        if self._beater is not None and self._beater is not threading.current_thread():
+            self._beater.join(JOIN_TIMEOUT)
+        if self._sampler is not None:
+            self._write_samples()
+            summary = self._sampler.summary()
+            self._sampler.close()
+            if summary and "system" not in fields:
+                fields["system"] = summary
         self.tracker.update_experiment_status(self.id, status, **fields)
         self.finished = True
 
@@ -106,11 +131,77 @@ class Run:
         raise Terminated(signum)
 
     def _beat(self) -> None:
-        while not self._stop_beating.wait(self.tracker.heartbeat_interval):
+        beat_every, sample_every = self.tracker.heartbeat_interval, self.tracker.system_interval
+        next_beat = next_sample = time.monotonic()
+        next_beat += beat_every
+        if self._sampling:  # here, not in the training's thread: NVML and a resumed run's steps take a while
+            self._sampler = self._start_sampler()
+            next_sample += sample_every
+        else:
+            next_sample = float("inf")
+        while not self._stop_beating.wait(max(min(next_beat, next_sample) - time.monotonic(), 0)):
+            now = time.monotonic()
+            if now >= next_sample and self._sampler is not None:
+                sample = self._sampler.sample()
+                with self._samples_lock:
+                    self._samples.append(sample)
+                next_sample = max(next_sample + sample_every, now)  # a late sample is not followed by a burst
+                if len(self._samples) >= SAMPLES_PER_WRITE:
+                    self._write_samples()
+            if now >= next_beat:
+                next_beat = now + beat_every
+                try:
+                    self.tracker.beat(self.id)
+                except EpochlogError as error:  # a missed beat must not kill the run; the next one retries
+                    log.warning("heartbeat of run %s failed: %s", self.id, error)
+
+    def _start_sampler(self) -> SystemSampler:
+        """A primed sampler; a resumed run's steps follow the system-metric steps it already has."""
+        from .context.system_metrics import SystemSampler
+
+        elapsed, last_step = 0.0, -1
+        if self._resumed:
             try:
-                self.tracker.beat(self.id)
-            except EpochlogError as error:  # a missed beat must not kill the run; the next one retries
-                log.warning("heartbeat of run %s failed: %s", self.id, error)
+                elapsed, last_step = _resume_point(self.tracker, self.id)
+            except EpochlogError as error:  # the store is away: steps from 0, which may repeat earlier ones
+                log.warning("system metrics of resumed run %s start again at step 0: %s", self.id, error)
+        sampler = SystemSampler(elapsed, last_step)
+        sampler.prime()
+        return sampler
+
+    def _write_samples(self) -> None:
+        """The samples held so far, as one bucket per metric; a failed write is logged, not raised."""
+        with self._samples_lock:
+            samples, self._samples = self._samples, []
+        by_name: dict[str, tuple[list[int], list[float]]] = {}
+        for sample in samples:
+            for name, value in sample.values.items():
+                steps, values = by_name.setdefault(name, ([], []))
+                steps.append(sample.step)
+                values.append(value)
+        for name, (steps, values) in by_name.items():
+            try:
+                self.tracker.log_metric_series(self.id, name, steps, values)
+            except EpochlogError as error:
+                log.warning("system metric %s of run %s not written: %s", name, self.id, error)
+
+
+def _resume_point(tracker: Tracker, experiment_id: str) -> tuple[float, int]:
+    """(seconds since the experiment started, its last system-metric step), which a resumed run continues."""
+    from .context.system_metrics import PREFIX
+
+    eid = ObjectId(experiment_id)
+    found = tracker.store.find(EXPERIMENTS, {"_id": eid}, projection={"start_time": 1})
+    started = found[0].get("start_time") if found else None
+    elapsed = 0.0
+    if isinstance(started, dt.datetime):
+        elapsed = max((utcnow() - started.replace(tzinfo=started.tzinfo or dt.timezone.utc)).total_seconds(), 0.0)
+    last_step = -1
+    for name in tracker.store.series_names(eid):
+        if name.startswith(PREFIX):
+            steps = tracker.get_metric_series(eid, name).steps
+            last_step = max(last_step, int(steps[-1])) if len(steps) else last_step
+    return elapsed, last_step
 
 
 def _describe(error: BaseException, trace: TracebackType | None) -> dict[str, Any]:

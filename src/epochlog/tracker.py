@@ -56,9 +56,11 @@ class Tracker:
     """
 
     def __init__(self, uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
-                 store: Store | None = None, journal: bool | None = None, heartbeat_interval: float = 30.0) -> None:
+                 store: Store | None = None, journal: bool | None = None, heartbeat_interval: float = 30.0,
+                 system_interval: float = 10.0) -> None:
         self.store = store if store is not None else open_store(uri, database=database, journal=journal)
         self.heartbeat_interval = heartbeat_interval
+        self.system_interval = system_interval  # seconds between a run's system-metric samples; 0 turns them off
         self._series = SeriesBuffer(self._write)
         # experiments known to exist, under their ObjectId and the id strings callers passed (parsed once)
         self._known: dict[ObjectId | str, ObjectId] = {}
@@ -489,10 +491,13 @@ class Tracker:
     # -- runs --------------------------------------------------------------------------------------
 
     def start_run(self, experiment_name: str | None = None, challenge: int | None = None, **kwargs: Any) -> Run:
-        """Create an experiment and return its run handle: `with tracker.start_run(...) as run:`."""
+        """Create an experiment and return its run handle: `with tracker.start_run(...) as run:`. While it is
+        open, system metrics are sampled every `system_interval` seconds unless `capture` leaves out
+        `system_metrics` (docs/CONTEXT.md)."""
         from .run import Run
 
-        return Run(self, self.create_experiment(experiment_name, challenge, **kwargs))
+        experiment_id = self.create_experiment(experiment_name, challenge, **kwargs)
+        return Run(self, experiment_id, system_metrics="system_metrics" in capture_groups(kwargs.get("capture")))
 
     def resume_run(self, experiment_id: IdLike) -> Run:
         """Continue an experiment: status back to running; epochs logged again replace the old ones. Its best
@@ -502,7 +507,7 @@ class Tracker:
         eid = self._experiment(experiment_id)
         self._catch_up(eid)
         self.update_experiment_status(eid, "running")
-        return Run(self, str(eid))
+        return Run(self, str(eid), system_metrics="system_metrics" in capture_groups(None), resumed=True)
 
     def get_stale_runs(self, older_than: float | dt.timedelta = 300.0) -> list[Document]:
         """Running experiments last seen alive more than `older_than` (seconds or a timedelta) ago: by their

@@ -204,6 +204,16 @@ def test_early_stopping_listed_first_ends_the_run_completed_with_its_last_epoch(
     assert found["experiment"]["metrics"]["last_epoch"] == 2
 
 
+def test_a_fit_samples_system_metrics_in_the_background(sqlite_tracker: Tracker) -> None:
+    sqlite_tracker.system_interval = 0.05
+    callback = EpochlogCallback(tracker=sqlite_tracker)
+    net([callback], module__delay=0.03).fit(*data())  # 16 training batches of 30 ms: 10 samples or so
+    found = history(sqlite_tracker, callback.experiment_id)
+    rss = sqlite_tracker.get_metric_series(callback.experiment_id, "system/rss_mb")
+    assert len(rss.steps) >= 3 and found["experiment"]["system"]["rss_mb"]["max"] == rss.values.max() > 0
+    assert "system/cpu_percent" in sqlite_tracker.get_metric_names(callback.experiment_id)
+
+
 # -- resuming ---------------------------------------------------------------------------------------------
 
 @both("store")

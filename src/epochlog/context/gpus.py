@@ -21,13 +21,8 @@ def gpus() -> list[dict[str, Any]]:
 @functools.cache
 def _nvml_gpus() -> list[dict[str, Any]]:
     """The GPUs as NVML tells them, once per process (hardware does not come and go under a run)."""
-    if importlib.util.find_spec("pynvml") is None:
-        return []
-    import pynvml  # type: ignore[import-not-found]
-
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:  # no driver: a CPU-only machine with the package installed
+    pynvml = nvml()
+    if pynvml is None:
         return []
     try:
         driver = _text(pynvml.nvmlSystemGetDriverVersion())
@@ -43,14 +38,32 @@ def _nvml_gpus() -> list[dict[str, Any]]:
         pynvml.nvmlShutdown()
 
 
+def nvml() -> Any:
+    """`pynvml`, initialised (the caller shuts it down), or None: no `nvidia-ml-py`, or no driver."""
+    if importlib.util.find_spec("pynvml") is None:
+        return None
+    import pynvml  # type: ignore[import-not-found]
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:  # no driver: a CPU-only machine with the package installed
+        return None
+    return pynvml
+
+
+def cuda() -> Any:
+    """`torch.cuda` once the program has imported torch and initialised CUDA, else None."""
+    torch_cuda = getattr(sys.modules.get("torch"), "cuda", None)
+    return torch_cuda if torch_cuda is not None and torch_cuda.is_initialized() else None
+
+
 def _torch_gpus() -> list[dict[str, Any]]:
-    torch = sys.modules.get("torch")
-    cuda = getattr(torch, "cuda", None)
-    if cuda is None or not cuda.is_initialized():
+    torch_cuda = cuda()
+    if torch_cuda is None:
         return []
     devices = []
-    for index in range(cuda.device_count()):
-        properties = cuda.get_device_properties(index)
+    for index in range(torch_cuda.device_count()):
+        properties = torch_cuda.get_device_properties(index)
         devices.append({"name": str(properties.name), "memory_bytes": int(properties.total_memory)})
     return devices
 
