@@ -275,6 +275,15 @@ class Tracker:
         return self.store.find(EXPERIMENTS, query, projection=projection, sort=sort_spec(sort),
                                skip=skip, limit=limit or 0)
 
+    def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        """Run a MongoDB aggregation pipeline over one collection ("experiments", "epochs", ...) and return its
+        result documents. MongoDB runs it itself; the embedded store runs it with MongoDB's semantics (its
+        leading `$match`, `$sort`, `$skip` and `$limit` through the indexes). The stages and operators every
+        backend supports, and the deviations: docs/QUERY.md, "Aggregation". Operators that run code
+        (`$where`, `$function`, `$accumulator`) and writing stages (`$out`, `$merge`) are refused everywhere
+        with a QueryError, as is, on the embedded store, anything outside the supported subset."""
+        return self.store.aggregate(collection, pipeline)
+
     def count_experiments(self, query: Filter | None = None) -> int:
         """How many experiments match a MongoDB filter."""
         return self.store.count(EXPERIMENTS, query)

@@ -8,7 +8,7 @@ may replay a batch after a crash without duplicating anything.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -110,6 +110,14 @@ class Store(ABC):
     @abstractmethod
     def count(self, collection: str, filter: Filter | None = None) -> int:
         """How many documents match `filter`."""
+
+    def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        """The result documents of a MongoDB aggregation pipeline. By default run with MongoDB's semantics in
+        Python over `find` (a leading `$match`, `$sort`, `$skip`, `$limit` pushed into it), see
+        query/aggregate/; servers that run pipelines themselves override it."""
+        from ..query.aggregate import run_pipeline
+
+        return run_pipeline(self, collection, pipeline)
 
     @abstractmethod
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:

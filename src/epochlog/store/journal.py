@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -236,6 +236,10 @@ class JournaledStore(Store):
     def count(self, collection: str, filter: Filter | None = None) -> int:
         self.flush(self.read_wait)
         return self.inner.count(collection, filter)
+
+    def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        self.flush(self.read_wait)
+        return self.inner.aggregate(collection, pipeline)
 
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
         self.flush(self.read_wait)

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -22,6 +22,7 @@ from pymongo.uri_parser import parse_uri
 
 from .. import schema
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable, Unauthorized
+from ..query.aggregate import check_pipeline, run_pipeline
 from ..query.evaluate import matching
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
@@ -357,6 +358,30 @@ class MongoStore(Store):
             return len(self._portable_find(collection, node, None, [("_id", 1)], 0, 0))
         with _translated():
             return int(self._db[collection].count_documents(self._filter(filter)))
+
+    def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        """On MongoDB, the server runs the pipeline as it is (after `check_pipeline`'s refusals). A server
+        holding the fallback form (FerretDB) would aggregate the stored forms of NaN, infinities and nested
+        arrays, not the values, so there the pipeline runs in Python over this store's own find."""
+        self._prepare()
+        if self.portable:
+            return run_pipeline(self, collection, pipeline, sort_in_find=False)  # tagged NaN sorts as a document
+        return self._server_aggregate(collection, pipeline)
+
+    def _server_aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        """The server's answer; what it refuses is a QueryError carrying its message (which names the stage
+        or operator)."""
+        check_pipeline(pipeline)
+        try:
+            with _translated():
+                return [self._decode(document) for document in
+                        self._db[collection].aggregate([_regexes(dict(stage)) for stage in pipeline])]
+        except StoreError as error:
+            cause = error.__cause__
+            if isinstance(cause, mongo_errors.OperationFailure) and cause.code != _UNAUTHORIZED:
+                reason = (cause.details or {}).get("errmsg") or str(cause)
+                raise QueryError(f"MongoDB refused the pipeline: {reason} (code {cause.code})") from cause
+            raise
 
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
         self._prepare()
