@@ -45,6 +45,9 @@ def run(documents: list[dict[str, Any]], pipeline: list[dict[str, Any]]) -> list
     ({"$cmp": [OID, False]}, {}, -1),
     ({"$cmp": [True, DATE]}, {}, -1),
     ({"$cmp": [math.nan, -math.inf]}, {}, -1),
+    ({"$cond": [math.nan, "true", "false"]}, {}, "true"),  # NaN is not 0: true, as in MongoDB
+    ({"$not": ["$x"]}, {"x": math.nan}, False),
+    ({"$and": [0.0]}, {}, False),
     ({"$cmp": [{"a": 1}, {"a": 1.0}]}, {}, 0),
     ({"$cmp": [{"a": 1}, {"b": 0}]}, {}, -1),
     ({"$gt": [[1, 2], [1]]}, {}, True),

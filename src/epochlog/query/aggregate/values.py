@@ -54,7 +54,7 @@ def truthy(value: Any) -> bool:
     if value is None or value is MISSING or value is False:
         return False
     if is_number(value):
-        return bool(value == value and value != 0)  # NaN is true in MongoDB
+        return bool(value != 0)  # NaN too is true, as in MongoDB (it is not 0)
     return True
 
 
