@@ -9,6 +9,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from .documents import as_utc
+
 DASH = "—"
 NO_END = f"{DASH} (no end time)"
 
@@ -83,14 +85,12 @@ def duration(document: Mapping[str, Any], now: dt.datetime) -> str:
     if not isinstance(start, dt.datetime):
         return DASH
     if isinstance(end, dt.datetime):
-        return span((_aware(end) - _aware(start)).total_seconds())
+        return span((as_utc(end) - as_utc(start)).total_seconds())
     if document.get("status") == "running":
-        return f"running for {span((_aware(now) - _aware(start)).total_seconds())}"
+        return f"running for {span((as_utc(now) - as_utc(start)).total_seconds())}"
     return NO_END if end is None else f"{DASH} (end time {text(end)!r} is not a date)"
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
 __all__ = ["DASH", "NO_END", "duration", "error_text", "mapping", "model_label", "span", "tag_list", "text"]

@@ -38,6 +38,11 @@ def utcnow() -> dt.datetime:
     return millis_to_date(time.time_ns() // 1_000_000)
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """`value`, a naive one (as older clients and pymongo without tz_aware give them) taken as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
 def date_to_millis(value: dt.datetime) -> int:
     """Milliseconds since the epoch of an aware (or UTC-naive) datetime."""
     if value.tzinfo is None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from bson import ObjectId
 
-from .documents import utcnow
+from .documents import as_utc, utcnow
 from .errors import EpochlogError
 from .schema import EXPERIMENTS
 
@@ -195,7 +195,7 @@ def _resume_point(tracker: Tracker, experiment_id: str) -> tuple[float, int]:
     started = found[0].get("start_time") if found else None
     elapsed = 0.0
     if isinstance(started, dt.datetime):
-        elapsed = max((utcnow() - started.replace(tzinfo=started.tzinfo or dt.timezone.utc)).total_seconds(), 0.0)
+        elapsed = max((utcnow() - as_utc(started)).total_seconds(), 0.0)
     last_step = -1
     for name in tracker.store.series_names(eid):
         if name.startswith(PREFIX):

@@ -18,7 +18,7 @@ from typing import Any
 from bson import ObjectId
 
 from ..archive import VISIBLE
-from ..documents import utcnow
+from ..documents import as_utc, utcnow
 from ..errors import InvalidArgument
 from ..liveness import beats, last_seen, latest_epoch_times, stale_filter
 from ..objective import MODES, Objective
@@ -198,8 +198,7 @@ def _json(value: Any) -> Any:
             return value
         return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return aware.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return as_utc(value).astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return str(value)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..documents import as_utc
 from ..errors import InvalidArgument
 from ..store.journal import redact
 from ..transfer import PushSummary, merge as merge_stores, push as push_store
@@ -55,7 +56,7 @@ def parse_since(text: str | None) -> dt.datetime | None:
     except ValueError:
         raise InvalidArgument(f"--since must be an ISO 8601 date or time (2026-05-01, 2026-05-01T12:00), "
                               f"got {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return as_utc(moment)
 
 
 def _report(summaries: list[PushSummary], as_json: bool) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ...documents import as_utc
 from ...errors import QueryError
 from .values import is_nullish, is_number, type_name
 
@@ -108,8 +109,7 @@ def _to_bool(value: Any) -> bool:
 
 
 def _millis(value: dt.datetime) -> int:
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return (aware - _EPOCH) // dt.timedelta(milliseconds=1)
+    return (as_utc(value) - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
 CONVERTERS: dict[str, Callable[[list[Any]], Any]] = {

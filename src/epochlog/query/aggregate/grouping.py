@@ -13,6 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from ...documents import as_utc
 from ...errors import QueryError
 from ...types import Document
 from .accumulators import Accumulator, accumulator
@@ -60,7 +61,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, list):
         return "array", tuple(_canonical(item) for item in value)
     if isinstance(value, dt.datetime):
-        return "date", value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return "date", as_utc(value)
     return rank(value), type(value).__name__, str(value) if not isinstance(value, (str, bytes, ObjectId)) else value
 
 

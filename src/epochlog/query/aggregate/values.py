@@ -19,7 +19,7 @@ from typing import Any
 from bson import ObjectId
 from bson.regex import Regex as BsonRegex
 
-from ...documents import INT64_MAX, INT64_MIN
+from ...documents import INT64_MAX, INT64_MIN, as_utc
 from ..parse import RegexValue
 from ..sql import ARRAY, BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, UNDEFINED
 
@@ -124,7 +124,7 @@ def compare(left: Any, right: Any) -> int:
     if a in (NUMBER, STRING, BOOL, OBJECT_ID):
         return (left > right) - (left < right)
     if a == DATE:
-        return _sign(_aware(left), _aware(right))
+        return _sign(as_utc(left), as_utc(right))
     if a == OBJECT:
         return _sequences([(rank(v), k, v) for k, v in left.items()], [(rank(v), k, v) for k, v in right.items()])
     if a == ARRAY:
@@ -171,8 +171,6 @@ def _sign(left: Any, right: Any) -> int:
     return (left > right) - (left < right)
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _regex_key(value: Any) -> tuple[str, str]:
