@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import signal
 import threading
 import time
@@ -132,13 +133,11 @@ class Run:
 
     def _beat(self) -> None:
         beat_every, sample_every = self.tracker.heartbeat_interval, self.tracker.system_interval
-        next_beat = next_sample = time.monotonic()
-        next_beat += beat_every
+        started = time.monotonic()
+        next_beat, next_sample = started + beat_every, math.inf
         if self._sampling:  # here, not in the training's thread: NVML and a resumed run's steps take a while
             self._sampler = self._start_sampler()
-            next_sample += sample_every
-        else:
-            next_sample = float("inf")
+            next_sample = started + sample_every
         while not self._stop_beating.wait(max(min(next_beat, next_sample) - time.monotonic(), 0)):
             now = time.monotonic()
             if now >= next_sample and self._sampler is not None:
