@@ -122,3 +122,14 @@ def test_tiny_system_metrics_benchmark_times_a_sample_and_stores_a_real_runs(tmp
     assert "share of a run sampled every 10 s:" in out and ("PASS" in out or "MISS" in out)
     stored = int(out.split("0.3 s: ")[1].split(" samples stored")[0])
     assert stored >= 5  # sampled every 10 ms for 0.3 s
+
+
+def test_tiny_console_benchmark_prices_a_captured_line_and_stores_every_line() -> None:
+    """bench_console with 2,000 lines, once: both timings, the share at 1,000 lines/s, every line stored."""
+    completed = subprocess.run([sys.executable, "benchmarks/bench_console.py", "--lines", "2000", "--repeats", "1"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    assert "plain print" in out and "captured (+ writes)" in out
+    assert "2000 lines stored of the last run" in out
+    assert "share of a run printing 1000 lines/s:" in out and ("PASS" in out or "MISS" in out)

@@ -3,7 +3,8 @@
 While the block runs, a background thread refreshes the experiment's `heartbeat` every
 `tracker.heartbeat_interval` seconds, so a run whose process died is seen as stale, and samples the system
 metrics every `tracker.system_interval` seconds (`context.system_metrics`): step series `system/...`, written
-a minute's worth at a time, with their peaks and means as the experiment's `system` at the end. In the main thread,
+a minute's worth at a time, with their peaks and means as the experiment's `system` at the end. With `console`,
+what the process prints is teed (`epochlog.console`) and written by the same thread every second. In the main thread,
 SIGTERM is turned into `Terminated` (after calling any handler installed before ours), so a run killed
 politely ends as `stopped`, like one interrupted with Ctrl-C.
 """
@@ -29,12 +30,15 @@ from .errors import EpochlogError
 from .schema import EXPERIMENTS
 
 if TYPE_CHECKING:
+    from .console import ConsoleRecorder
+    from .console.tee import FdTee, StreamTee
     from .context.system_metrics import Sample, SystemSampler
     from .store.base import MetricSeries
     from .tracker import Tracker
 
 TRACEBACK_FRAMES = 10  # how many of the innermost frames a failed run keeps
 SAMPLES_PER_WRITE = 6  # system-metric samples held before they are written: a minute's at the default 10 s
+CONSOLE_INTERVAL = 1.0  # seconds between writes of the captured console
 JOIN_TIMEOUT = 5.0  # seconds `finish` waits for the background thread's last beat or write
 log = logging.getLogger("epochlog.run")
 
@@ -52,7 +56,7 @@ class Run:
     (with the exception's type, message and last frames) or stopped (Ctrl-C, SIGTERM)."""
 
     def __init__(self, tracker: Tracker, experiment_id: str, *, system_metrics: bool = False,
-                 resumed: bool = False) -> None:
+                 resumed: bool = False, console: str | None = None) -> None:
         self.tracker = tracker
         self.id = experiment_id
         self.finished = False
@@ -64,6 +68,9 @@ class Run:
         self._samples_lock = threading.Lock()  # `finish` writes what a thread that outlived its join left
         self._sampling = system_metrics and tracker.system_interval > 0
         self._resumed = resumed
+        self._console_mode = console  # "streams", "fds" or None (`epochlog.console.console_mode`)
+        self._console: ConsoleRecorder | None = None
+        self._tee: StreamTee | FdTee | None = None
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, Any] | None = None,
                   timing: Mapping[str, Any] | None = None, **fields: Any) -> None:
@@ -90,10 +97,13 @@ class Run:
 
     def finish(self, status: str = "completed", **fields: Any) -> None:
         """End the run now with `status` and any summary fields (`metrics=` merges); the system metrics'
-        peaks and means become its `system` field."""
+        peaks and means become its `system` field, the console's line counts its `console` field."""
         self._stop_beating.set()
         if self._beater is not None and self._beater is not threading.current_thread():
             self._beater.join(JOIN_TIMEOUT)
+        if self._console is not None:
+            self._stop_console()
+            fields.setdefault("console", self._console.summary())
         if self._sampler is not None:
             self._write_samples()
             summary = self._sampler.summary()
@@ -104,6 +114,12 @@ class Run:
         self.finished = True
 
     def __enter__(self) -> Run:
+        if self._console_mode is not None and self._tee is None:
+            from .console import ConsoleRecorder, start_tee
+
+            self._console = ConsoleRecorder(ObjectId(self.id), self.tracker.store.write,
+                                            limit=self.tracker.console_limit)
+            self._tee = start_tee(self._console_mode, self._console.sink)
         self._beater = threading.Thread(target=self._beat, name=f"epochlog-heartbeat-{self.id}", daemon=True)
         self._beater.start()
         if threading.current_thread() is threading.main_thread():
@@ -135,11 +151,15 @@ class Run:
         beat_every, sample_every = self.tracker.heartbeat_interval, self.tracker.system_interval
         started = time.monotonic()
         next_beat, next_sample = started + beat_every, math.inf
+        next_flush = started + CONSOLE_INTERVAL if self._console is not None else math.inf
         if self._sampling:  # here, not in the training's thread: NVML and a resumed run's steps take a while
             self._sampler = self._start_sampler()
             next_sample = started + sample_every
-        while not self._stop_beating.wait(max(min(next_beat, next_sample) - time.monotonic(), 0)):
+        while not self._stop_beating.wait(max(min(next_beat, next_sample, next_flush) - time.monotonic(), 0)):
             now = time.monotonic()
+            if now >= next_flush and self._console is not None:
+                self._console.flush()
+                next_flush = now + CONSOLE_INTERVAL
             if now >= next_sample and self._sampler is not None:
                 sample = self._sampler.sample()
                 with self._samples_lock:
@@ -153,6 +173,14 @@ class Run:
                     self.tracker.beat(self.id)
                 except EpochlogError as error:  # a missed beat must not kill the run; the next one retries
                     log.warning("heartbeat of run %s failed: %s", self.id, error)
+
+    def _stop_console(self) -> None:
+        """The streams back as they were, and every captured line written (the unfinished ones too)."""
+        assert self._console is not None
+        if self._tee is not None:
+            self._tee.stop()
+            self._tee = None
+        self._console.flush(final=True)
 
     def _start_sampler(self) -> SystemSampler:
         """A primed sampler; a resumed run's steps follow the system-metric steps it already has."""

@@ -48,6 +48,9 @@ INDEXES: dict[str, list[IndexSpec]] = {
     SERIES: [
         IndexSpec((("experiment_id", 1), ("name", 1), ("first_step", 1))),
     ],
+    CONSOLE: [
+        IndexSpec((("experiment_id", 1), ("seq", 1))),
+    ],
 }
 
 FieldType = Literal["oid", "int", "str", "date", "bool"]
@@ -62,4 +65,5 @@ TYPED_FIELDS: dict[str, dict[str, FieldType]] = {
     SUBJECTS: {"_id": "oid", "subject_id": "str"},
     SERIES: {"_id": "oid", "experiment_id": "oid", "name": "str", "first_step": "int"},
     BLOBS: {"_id": "oid", "sha256": "str", "kind": "str"},
+    CONSOLE: {"_id": "oid", "experiment_id": "oid", "seq": "int"},
 }

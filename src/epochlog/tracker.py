@@ -15,6 +15,7 @@ import numpy as np
 from bson import ObjectId
 
 from .checkpoints import CheckpointState, VerifiedFiles, file_facts, verify_file
+from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
 from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
 from .diff import differing_keys, get_path
 from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
@@ -57,10 +58,11 @@ class Tracker:
 
     def __init__(self, uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
                  store: Store | None = None, journal: bool | None = None, heartbeat_interval: float = 30.0,
-                 system_interval: float = 10.0) -> None:
+                 system_interval: float = 10.0, console_limit: int = CONSOLE_LIMIT) -> None:
         self.store = store if store is not None else open_store(uri, database=database, journal=journal)
         self.heartbeat_interval = heartbeat_interval
         self.system_interval = system_interval  # seconds between a run's system-metric samples; 0 turns them off
+        self.console_limit = console_limit  # bytes of console text a run keeps (its first and last halves)
         self._series = SeriesBuffer(self._write)
         # experiments known to exist, under their ObjectId and the id strings callers passed (parsed once)
         self._known: dict[ObjectId | str, ObjectId] = {}
@@ -499,24 +501,46 @@ class Tracker:
 
     # -- runs --------------------------------------------------------------------------------------
 
-    def start_run(self, experiment_name: str | None = None, challenge: int | None = None, **kwargs: Any) -> Run:
+    def start_run(self, experiment_name: str | None = None, challenge: int | None = None, *,
+                  console: ConsoleSpec = False, **kwargs: Any) -> Run:
         """Create an experiment and return its run handle: `with tracker.start_run(...) as run:`. While it is
         open, system metrics are sampled every `system_interval` seconds unless `capture` leaves out
-        `system_metrics` (docs/CONTEXT.md)."""
+        `system_metrics`, and with `console` (True, or "fds" for file descriptors) what the process prints is
+        captured, unless `capture` leaves out `console` (docs/CONTEXT.md)."""
         from .run import Run
 
+        groups = capture_groups(kwargs.get("capture"))
+        mode = console_mode(console)
         experiment_id = self.create_experiment(experiment_name, challenge, **kwargs)
-        return Run(self, experiment_id, system_metrics="system_metrics" in capture_groups(kwargs.get("capture")))
+        return Run(self, experiment_id, system_metrics="system_metrics" in groups,
+                   console=mode if "console" in groups else None)
 
-    def resume_run(self, experiment_id: IdLike) -> Run:
+    def resume_run(self, experiment_id: IdLike, *, console: ConsoleSpec = False) -> Run:
         """Continue an experiment: status back to running; epochs logged again replace the old ones. Its best
         and last epoch are taken from its stored epochs when the document is behind them (a killed run)."""
         from .run import Run
 
+        mode = console_mode(console)
         eid = self._experiment(experiment_id)
         self._catch_up(eid)
         self.update_experiment_status(eid, "running")
-        return Run(self, str(eid), system_metrics="system_metrics" in capture_groups(None), resumed=True)
+        groups = capture_groups(None)
+        return Run(self, str(eid), system_metrics="system_metrics" in groups, resumed=True,
+                   console=mode if "console" in groups else None)
+
+    def get_console(self, experiment_id: IdLike, *, tail: int | None = None, after: int = 0) -> ConsoleLog:
+        """The run's captured console (`start_run(console=True)`): its lines in time order, or the last `tail`;
+        with `after` (a previous read's `last_seq`), only those written since, to follow a live run."""
+        if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
+            raise InvalidArgument(f"tail must be a non-negative integer, got {tail!r}")
+        if isinstance(after, bool) or not isinstance(after, int):
+            raise InvalidArgument(f"after must be an integer (a ConsoleLog's last_seq), got {after!r}")
+        eid = self._experiment(experiment_id)
+        [document] = self.store.find(EXPERIMENTS, {"_id": eid}, projection={"console": 1}) or [{}]
+        summary = document.get("console")
+        dropped = summary.get("dropped_lines") if isinstance(summary, Mapping) else 0
+        return read_console(self.store, eid, tail=tail, after=after,
+                            dropped_lines=dropped if isinstance(dropped, int) and not isinstance(dropped, bool) else 0)
 
     def get_stale_runs(self, older_than: float | dt.timedelta = 300.0) -> list[Document]:
         """Running experiments last seen alive more than `older_than` (seconds or a timedelta) ago: by their

@@ -13,7 +13,7 @@ from typing import Union
 from ..errors import InvalidArgument
 
 #: The groups, each recorded or not as a whole (see docs/CONTEXT.md for what each holds).
-GROUPS: tuple[str, ...] = ("argv", "cwd", "git", "git_diff", "gpus", "packages", "python", "system", "system_metrics",
+GROUPS: tuple[str, ...] = ("argv", "console", "cwd", "git", "git_diff", "gpus", "packages", "python", "system", "system_metrics",
                            "versions")
 ENV_VARIABLE = "EPOCHLOG_CAPTURE"
 
