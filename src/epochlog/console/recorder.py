@@ -47,7 +47,7 @@ class ConsoleRecorder:
         self._head_budget = limit // 2
         self._tail_budget = limit - self._head_budget
         self._seq = 0
-        self._flushing = threading.Lock()  # one flush at a time: the background thread's and `close`
+        self._flushing = threading.Lock()  # one flush at a time: the background thread's and the run's last
         self._pieces: deque[Piece] = deque()
         self._assemblers = {name: LineAssembler() for name in STREAMS}
         self._unwritten: list[Write] = []
