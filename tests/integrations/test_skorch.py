@@ -24,6 +24,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring, LoadInitState
 
 from epochlog import Tracker
+from epochlog.console.lines import visible
 from epochlog.integrations.skorch import HISTORY_KEY, EpochlogCallback
 
 from . import children
@@ -115,7 +116,13 @@ def test_a_fit_records_config_model_epochs_batches_checkpoints_and_the_best_epoc
         assert "batches" not in metrics and HISTORY_KEY not in metrics
         assert epoch["timing"]["duration_seconds"] > 0
         assert row[HISTORY_KEY] == callback.experiment_id  # what ties a restored history to the experiment
-    assert callback.experiment_id not in capsys.readouterr().out  # PrintLog does not print the id
+    printed = capsys.readouterr().out
+    assert callback.experiment_id not in printed  # PrintLog does not print the id
+    # the console is captured by default: skorch's table (its colours stripped), as the terminal still saw it
+    console = tracker.get_console(callback.experiment_id)
+    stdout = [line.text for line in console.lines if line.stream == "stdout"]
+    assert stdout == [visible(line) for line in printed.splitlines()] and len(stdout) == 2 + 4
+    assert "valid_loss" in stdout[0] and "\x1b[" in printed
 
     losses = [row["valid_loss"] for row in rows]
     best = int(np.argmin(losses)) + 1
@@ -137,6 +144,14 @@ def test_a_fit_records_config_model_epochs_batches_checkpoints_and_the_best_epoc
         assert checkpoint["metrics"]["valid_loss"] == pytest.approx(losses[checkpoint["epoch"] - 1])
     assert [c["epoch"] for c in found["checkpoints"] if c["is_best"]] == [best]
     assert {state["state"] for state in tracker.verify_checkpoints(callback.experiment_id)} == {"ok"}
+
+
+def test_console_false_leaves_the_console_alone(sqlite_tracker: Tracker, capsys: pytest.CaptureFixture[str]) -> None:
+    callback = EpochlogCallback(tracker=sqlite_tracker, console=False)
+    net([callback], max_epochs=2, verbose=1).fit(*data())
+    assert "valid_loss" in capsys.readouterr().out
+    assert sqlite_tracker.get_console(callback.experiment_id).lines == []
+    assert "console" not in history(sqlite_tracker, callback.experiment_id)["experiment"]
 
 
 def test_braindecode_eegclassifier_with_eegnex(sqlite_tracker: Tracker, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
 
+from ..console import ConsoleSpec, console_mode
 from ..errors import InvalidArgument
 from ..run import Run, Terminated
 from ..tracker import Tracker
@@ -36,14 +37,18 @@ class TrainingRecorder:
     `tracker=` or `uri=` chooses the store (the default is `get_tracker()`'s); `experiment_id=` continues an
     existing experiment instead of creating one; every other keyword (`experiment_name`, `challenge`, `tags`,
     `objective`, `config`, `model`, `dataset`, `notes`, any field) goes to `create_experiment`, over what the
-    framework reports (a given `config` is merged over the framework's hyperparameters).
+    framework reports (a given `config` is merged over the framework's hyperparameters). `console` captures
+    what the process prints while training runs (`Tracker.start_run`'s, on by default; False to turn it off).
     """
 
     def __init__(self, *, tracker: Tracker | None = None, uri: str | os.PathLike[str] | None = None,
                  experiment_id: str | None = None, experiment_name: str | None = None,
-                 challenge: int | None = None, tags: Iterable[str] | None = None, **fields: Any) -> None:
+                 challenge: int | None = None, tags: Iterable[str] | None = None, console: ConsoleSpec = True,
+                 **fields: Any) -> None:
         if tracker is not None and uri is not None:
             raise InvalidArgument("give tracker= or uri=, not both")
+        mode = console_mode(console)
+        self._console: ConsoleSpec = "fds" if mode == "fds" else mode is not None
         self._tracker = tracker
         self._uri = uri
         self._owns_tracker = tracker is None
@@ -102,7 +107,7 @@ class TrainingRecorder:
             tracker = self.tracker
             resume = resume_id or self._resume_id or (self.run.id if self.run is not None else None)
             if resume:
-                self.run = tracker.resume_run(resume)
+                self.run = tracker.resume_run(resume, console=self._console)
             else:
                 fields = {key: value for key, value in self._fields.items() if value is not None}
                 fields["config"] = config_value({**dict(config or {}), **dict(fields.get("config") or {})})
@@ -111,7 +116,7 @@ class TrainingRecorder:
                 if objective is not None:
                     fields.setdefault("objective", dict(objective))
                 self.run = tracker.start_run(fields.pop("experiment_name", None), fields.pop("challenge", None),
-                                             **fields)
+                                             console=self._console, **fields)
             self.run.__enter__()
             self._signal = None
             self._install_hooks()
