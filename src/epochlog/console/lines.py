@@ -37,13 +37,13 @@ class LineAssembler:
 
     def feed(self, text: str) -> list[str]:
         """The lines `text` completes, made `visible`."""
-        if text == "\n":  # what `print` writes after its text
-            pending, self._pending = self._pending, ""
-            return [visible(pending)]
+        text = self._pending + text
         if "\n" not in text:
-            self._pending = _bounded(self._pending + text)
+            self._pending = _bounded(text)
             return []
-        *complete, self._pending = (self._pending + text).split("\n")
+        *complete, self._pending = text.split("\n")
+        if len(text) <= MAX_LINE and "\x1b" not in text and "\r" not in text:  # plain text, shown as it is
+            return complete
         return [visible(line) for line in complete]
 
     def rest(self) -> list[str]:

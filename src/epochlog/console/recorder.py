@@ -20,7 +20,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any
 
 from bson import ObjectId
@@ -65,15 +68,18 @@ class ConsoleRecorder:
         """Write the lines completed since the last flush (with `final`, the unfinished ones too)."""
         with self._flushing:
             take = self._pieces.popleft  # pieces appended meanwhile wait for the next flush
-            lines: list[tuple[float, str, str]] = []
-            for _ in range(len(self._pieces)):
-                when, stream, text = take()
-                lines.extend((when, stream, line) for line in self._assemblers[stream].feed(text))
+            pieces = [take() for _ in range(len(self._pieces))]
+            batch = _Lines([], [], [])
+            for stream, group in groupby(pieces, itemgetter(1)):  # a stream's consecutive pieces, joined
+                run = list(group)
+                completed = self._assemblers[stream].feed("".join(map(itemgetter(2), run)))
+                batch.add(stream, completed, _line_times(run, len(completed)))
             if final:
                 for stream, assembler in self._assemblers.items():
-                    lines.extend((time.time(), stream, line) for line in assembler.rest())
-            if lines:
-                self._chunk(lines)
+                    rest = assembler.rest()
+                    batch.add(stream, rest, repeat(time.time(), len(rest)))
+            if batch.texts:
+                self._chunk(batch)
             if self.dropped_lines != self._reported_drops:
                 self._unwritten.append(Update(EXPERIMENTS, {"_id": self._experiment_id},
                                               {"console": self.summary()}))
@@ -85,27 +91,28 @@ class ConsoleRecorder:
         return {"lines": self.lines, "bytes": self.bytes, "dropped_lines": self.dropped_lines,
                 "dropped_bytes": self.dropped_bytes}
 
-    def _chunk(self, lines: list[tuple[float, str, str]]) -> None:
-        total = len("\n".join(text for _, _, text in lines).encode("utf-8", "replace")) + 1
+    def _chunk(self, batch: _Lines) -> None:
+        text = "\n".join(batch.texts)
+        total = _size(text) + 1
         head_left = self._head_budget - self.bytes
-        self.lines += len(lines)
+        self.lines += len(batch.texts)
         self.bytes += total
         if head_left >= total:
-            split, sizes = len(lines), [total]
-        else:  # the head fills up within this chunk, or is full: line by line
-            sizes = [len(text.encode("utf-8", "replace")) + 1 for _, _, text in lines]
-            split = 0
-            while split < len(lines) and head_left >= sizes[split]:
-                head_left -= sizes[split]
-                split += 1
-        if split:
-            self._unwritten.append(Put(CONSOLE, self._document("head", lines[:split])))
-        if split < len(lines):
-            document = self._document("tail", lines[split:])
-            self._unwritten.append(Put(CONSOLE, document))
-            self._tail.append((document["_id"], sum(sizes[split:]), len(lines) - split))
-            self._tail_bytes += sum(sizes[split:])
-            self._trim()
+            self._unwritten.append(Put(CONSOLE, self._document("head", batch, text)))
+            return
+        sizes = [_size(line) + 1 for line in batch.texts]  # the head fills up within this chunk, or is full
+        split = 0
+        while split < len(sizes) and head_left >= sizes[split]:
+            head_left -= sizes[split]
+            split += 1
+        head, tail = batch.cut(split)
+        if head.texts:
+            self._unwritten.append(Put(CONSOLE, self._document("head", head)))
+        document = self._document("tail", tail)
+        self._unwritten.append(Put(CONSOLE, document))
+        self._tail.append((document["_id"], sum(sizes[split:]), len(tail.texts)))
+        self._tail_bytes += sum(sizes[split:])
+        self._trim()
 
     def _trim(self) -> None:
         """Delete the tail's oldest chunks while it is over its budget (the newest always stays)."""
@@ -120,14 +127,14 @@ class ConsoleRecorder:
                 pending.append(Delete(CONSOLE, {"_id": chunk_id}))
             self._unwritten = pending
 
-    def _document(self, part: str, lines: list[tuple[float, str, str]]) -> dict[str, Any]:
-        first = int(lines[0][0] * 1000) / 1000
-        self._seq = max(self._seq + 1, int(first * 1000))
+    def _document(self, part: str, lines: _Lines, text: str | None = None) -> dict[str, Any]:
+        first_ms = int(lines.times[0] * 1000)
+        first = first_ms / 1000
+        self._seq = max(self._seq + 1, first_ms)
         return {"_id": ObjectId(), "experiment_id": self._experiment_id, "seq": self._seq, "part": part,
-                "time": millis_to_date(int(first * 1000)),
-                "offsets_ms": [int((when - first) * 1000) for when, _, _ in lines],
-                "stderr": [index for index, (_, stream, _) in enumerate(lines) if stream == "stderr"],
-                "count": len(lines), "text": "\n".join(text for _, _, text in lines)}
+                "time": millis_to_date(first_ms),
+                "offsets_ms": [round((when - first) * 1000) for when in lines.times], "stderr": lines.stderr,
+                "count": len(lines.texts), "text": "\n".join(lines.texts) if text is None else text}
 
     def _send(self) -> None:
         if not self._unwritten:
@@ -141,3 +148,37 @@ class ConsoleRecorder:
         self._unwritten = []
 
 
+
+
+@dataclass
+class _Lines:
+    """Lines in the order completed: their texts, times, and the indexes of those from stderr."""
+
+    texts: list[str]
+    times: list[float]
+    stderr: list[int]
+
+    def add(self, stream: str, texts: list[str], times: Iterable[float]) -> None:
+        if not texts:
+            return
+        if stream == "stderr":
+            self.stderr.extend(range(len(self.texts), len(self.texts) + len(texts)))
+        self.texts.extend(texts)
+        self.times.extend(times)
+
+    def cut(self, index: int) -> tuple[_Lines, _Lines]:
+        """The lines before `index`, and from it on."""
+        return (_Lines(self.texts[:index], self.times[:index], [i for i in self.stderr if i < index]),
+                _Lines(self.texts[index:], self.times[index:], [i - index for i in self.stderr if i >= index]))
+
+
+def _line_times(run: list[Piece], count: int) -> list[float]:
+    """The times of the `count` lines a run of pieces completed: each is as old as the piece holding its newline."""
+    times = [when for when, _, text in run if "\n" in text]
+    if len(times) == count:  # no piece held two newlines (print's pieces never do)
+        return times
+    return [when for when, _, text in run for _ in range(text.count("\n"))]
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
