@@ -313,7 +313,9 @@ def test_openapi_documents_every_api_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ["/api/experiments", "/api/experiments/{experiment_id}", "/api/experiments/{experiment_id}/epochs",
                  "/api/experiments/{experiment_id}/series/{name}", "/api/compare", "/api/leaderboard",
-                 "/api/subjects", "/api/subjects/breakdown", "/api/experiments/export"]:
+                 "/api/subjects", "/api/subjects/breakdown", "/api/experiments/export",
+                 "/api/experiments/{experiment_id}/console", "/api/experiments/{experiment_id}/packages",
+                 "/api/experiments/{experiment_id}/diff"]:
         assert path in paths, path
     assert not [path for path in paths if not path.startswith("/api/")]
 

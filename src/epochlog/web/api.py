@@ -34,6 +34,8 @@ from .settings import Settings, settings_of
 MAX_COMPARE = 10
 LEADERBOARD_FIELDS = (*BEST_MODEL_FIELDS, "heartbeat")  # the heartbeat tells a stale running run
 MAX_EPOCHS = 10_000
+DEFAULT_CONSOLE_LINES = 1_000  # the console panel's first view: the last lines
+MAX_CONSOLE_LINES = 10_000
 
 
 class ErrorBody(BaseModel):
@@ -187,6 +189,29 @@ def checkpoints(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
         {"id": d["_id"], "epoch": d.get("epoch"), "is_best": bool(d.get("is_best")), "file": d.get("file", {}),
          "metrics": d.get("metrics", {}), "timestamp": d.get("timestamp"), "state": states.get(d["_id"], "unchecked")}
         for d in documents]})
+
+
+@router.get("/experiments/{experiment_id}/console", tags=["context"],
+            summary="The captured console: the last `tail` lines, or those written after `after` (a last_seq)")
+def console(experiment_id: str, tracker: TrackerDep,
+            after: Annotated[int, Query(ge=0, description="only lines written after this last_seq")] = 0,
+            tail: Annotated[int, Query(ge=1, le=MAX_CONSOLE_LINES)] = DEFAULT_CONSOLE_LINES) -> DocumentResponse:
+    log = tracker.get_console(experiment_id, tail=tail, after=after)
+    return DocumentResponse({
+        "lines": [{"time": line.time, "stream": line.stream, "text": line.text} for line in log.lines],
+        "dropped_lines": log.dropped_lines, "dropped_at": log.dropped_at, "last_seq": log.last_seq})
+
+
+@router.get("/experiments/{experiment_id}/packages", tags=["context"],
+            summary="The installed distributions the run had (name -> version), or null when not recorded")
+def packages(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
+    return DocumentResponse({"packages": tracker.get_packages(experiment_id)})
+
+
+@router.get("/experiments/{experiment_id}/diff", tags=["context"],
+            summary="The uncommitted git diff the run had, or null (a clean tree, or not recorded)")
+def git_diff(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
+    return DocumentResponse({"diff": tracker.get_git_diff(experiment_id)})
 
 
 @router.put("/experiments/{experiment_id}/notes", tags=["editing"], summary="Replace the notes (token needed)")

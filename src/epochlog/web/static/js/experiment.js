@@ -1,9 +1,12 @@
-// One experiment: summary, learning curves (live while running), step series, checkpoints, config, notes.
+// One experiment: summary, learning curves (live while running), step series, system metrics, console,
+// checkpoints, config, notes, environment.
 import { $, append, clear, h } from "./dom.js";
 import { ApiError, getJSON, initialData, poll, query, sendJSON } from "./api.js";
 import { LineChart, colorAt, groupMetrics } from "./charts.js";
 import { fmtDate, fmtNum, relTime, toNumber, valueNode, valueText } from "./format.js";
 import { configTree } from "./tree.js";
+import { ConsolePanel } from "./console.js";
+import { environmentCard } from "./context.js";
 
 const data = initialData();
 const experiment = data.experiment;
@@ -57,7 +60,8 @@ function renderFacts(state) {
   const model = experiment.model ?? {};
   const rows = [
     ["Id", h("code", { text: id })],
-    ["Model", isDocument(model) ? model.name || model.architecture || JSON.stringify(model) : valueText(model)],
+    ["Model", isDocument(model) ? model.name || model.architecture || (Object.keys(model).length ? JSON.stringify(model) : "—")
+      : valueText(model)],
     ["Started", fmtDate(experiment.start_time)],
     ["Ended", state.end_time ? fmtDate(state.end_time) : "—"],
     ["Duration", state.duration || "—"],
@@ -144,10 +148,14 @@ async function loadSeries(name, start = null, end = null) {
   entry.total = result.total;
 }
 
+const SYSTEM = "system/"; // the run's sampled system metrics get a card of their own
+
 function createSeriesChart(name, index) {
-  $("#series-card").hidden = false;
+  const system = name.startsWith(SYSTEM);
+  $(system ? "#system-card" : "#series-card").hidden = false;
   const entry = { last: null, total: 0 };
-  entry.chart = new LineChart($("#series-charts"), { title: name, xLabel: "step", key: name,
+  entry.chart = new LineChart($(system ? "#system-charts" : "#series-charts"), { title: system ? name.slice(SYSTEM.length) : name,
+    xLabel: system ? "seconds" : "step", key: name,
     series: [{ label: name, color: colorAt(index + 2) }],
     onView: (min, max) => loadSeries(name, min == null ? null : Math.floor(min), max == null ? null : Math.ceil(max)) });
   seriesCharts.set(name, entry);
@@ -305,6 +313,8 @@ async function toggleArchived() {
 
 // -- live updates -------------------------------------------------------------------------------
 
+const consolePanel = new ConsolePanel($("#console"), $("#console-meta"), base, id);
+
 let currentState = { status: experiment.status, stale: data.stale, heartbeat: experiment.heartbeat, end_time: experiment.end_time,
   duration: data.duration };
 
@@ -321,6 +331,7 @@ async function tick() {
   if (result.epochs.length) drawEpochCharts();
   await refreshSeriesList();
   await Promise.all(Array.from(seriesCharts.keys()).map(tailSeries));
+  await consolePanel.follow();
   renderHeader(currentState);
   renderSummary(currentState.metrics);
   renderFacts(currentState);
@@ -358,6 +369,8 @@ function start() {
     loadSeries(name);
   });
   loadCheckpoints();
+  consolePanel.load();
+  environmentCard($("#environment"), experiment.env, base);
   if (experiment.status === "running") {
     $("#live").hidden = false;
     poll(tick, 2000);

@@ -56,6 +56,13 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
+// A moment to the second, for lines that are seconds apart (the console's timestamps).
+export function fmtSeconds(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return String(iso ?? "—");
+  return `${fmtDate(iso)}:${pad(d.getSeconds())}`;
+}
+
 export function fmtDate(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
