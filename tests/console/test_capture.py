@@ -4,6 +4,7 @@ last second; the server being away loses nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -13,9 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from bson import ObjectId
 
 from epochlog import Tracker
 from epochlog.errors import InvalidArgument
+from epochlog.schema import CONSOLE
 
 SRC = str(Path(__file__).parents[2] / "src")
 
@@ -61,7 +64,7 @@ def test_over_its_limit_a_run_keeps_its_first_and_its_last_lines(tracker: Tracke
     with tracker.start_run("chatty", 1, console=True) as run:
         for line in range(2_000):
             print(f"line {line:05d}")  # 11 bytes each, 22,000 in all
-            if line % 250 == 0:
+            if line % 50 == 49:
                 run._console.flush()  # type: ignore[union-attr]  # as the run's thread does every second
     log = tracker.get_console(run.id)
     texts = [line.text for line in log.lines]
@@ -72,7 +75,17 @@ def test_over_its_limit_a_run_keeps_its_first_and_its_last_lines(tracker: Tracke
     head = texts[:log.dropped_at]
     assert head == [f"line {n:05d}" for n in range(len(head))] and len(head) == 2_000 // 11
     kept = sum(len(text) + 1 for text in texts)
-    assert kept <= 4_000 + 11 * 250  # the tail is trimmed a chunk at a time
+    assert kept <= 4_000 + 11 * 50  # the tail is trimmed a chunk at a time
+    # the gap is marked only above the oldest tail chunk kept, whichever chunks a read starts from
+    assert tracker.get_console(run.id, tail=50).dropped_at is None
+    assert tracker.get_console(run.id, tail=len(texts) - len(head)).dropped_at == 0
+    chunks = tracker.store.find(CONSOLE, {"experiment_id": ObjectId(run.id)}, sort=[("seq", 1)])
+    last_head, oldest_tail = (next(c for c in chunks[::-1] if c["part"] == "head"),
+                              next(c for c in chunks if c["part"] == "tail"))
+    after_head = tracker.get_console(run.id, after=last_head["seq"])
+    assert after_head.dropped_at == 0 and after_head.lines == log.lines[len(head):]
+    after_oldest = tracker.get_console(run.id, after=oldest_tail["seq"])  # later tail chunks: no gap above them
+    assert after_oldest.lines and after_oldest.dropped_at is None
 
 
 def test_console_is_off_unless_asked_and_when_capture_leaves_it_out(tracker: Tracker) -> None:
@@ -149,3 +162,22 @@ def test_lines_a_write_could_not_store_are_written_by_the_next_flush(tracker: Tr
     recorder.flush()
     assert [(line.stream, line.text) for line in tracker.get_console(run_id).lines] == [
         ("stdout", "before the outage"), ("stderr", "during it"), ("stdout", "after it")]
+
+
+def test_chunks_other_code_wrote_with_odd_fields_are_read_as_far_as_they_go(tracker: Tracker) -> None:
+    from tests.seed_era import raw_insert
+
+    eid = tracker.create_experiment("odd console", 1, capture=False)
+    oid = ObjectId(eid)
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    raw_insert(tracker.store, CONSOLE,
+               {"_id": ObjectId(), "experiment_id": oid, "seq": 1, "time": t0, "text": "a\nb",
+                "offsets_ms": [None, "5"], "stderr": "1"},
+               {"_id": ObjectId(), "experiment_id": oid, "seq": 2, "text": 42, "stderr": [0, "x", True]},
+               {"_id": ObjectId(), "experiment_id": oid, "seq": 3, "time": "yesterday", "offsets_ms": [1e12]})
+    log = tracker.get_console(eid)
+    assert [(line.stream, line.text) for line in log.lines] == [
+        ("stdout", "a"), ("stdout", "b"), ("stderr", "42"), ("stdout", "")]
+    assert [line.time for line in log.lines[:2]] == [t0, t0]  # null and "5" are no offsets
+    assert log.lines[3].time == dt.datetime.min.replace(tzinfo=dt.timezone.utc) and log.last_seq == 3
+    assert [line.text for line in tracker.get_console(eid, tail=1).lines] == [""]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from bson import ObjectId
 
-from ..documents import as_utc
+from ..documents import as_utc, is_finite_number
 from ..schema import CONSOLE
 from ..store.base import Store
 from ..types import Document
@@ -50,12 +51,24 @@ def read_console(store: Store, experiment_id: ObjectId, *, tail: int | None = No
     log.lines = [line for line, _ in lines]
     if dropped_lines:
         log.dropped_lines = dropped_lines
-        log.dropped_at = next((index for index, (_, part) in enumerate(lines) if part == "tail"), None)
+        log.dropped_at = _gap(store, experiment_id, chunks, lines)
     if tail is not None and len(log.lines) > tail:
         cut = len(log.lines) - tail
         log.lines = log.lines[cut:]
         log.dropped_at = None if log.dropped_at is None or log.dropped_at < cut else log.dropped_at - cut
     return log
+
+
+def _gap(store: Store, experiment_id: ObjectId, chunks: list[Document],
+         lines: list[tuple[ConsoleLine, object]]) -> int | None:
+    """Where the dropped lines were, as an index into `lines`: before the first line of the oldest tail chunk
+    kept, if it was read (a later tail chunk read first follows other tail chunks, not the gap)."""
+    first = next((index for index, (_, part) in enumerate(lines) if part == "tail"), None)
+    if first is None or first > 0:
+        return first
+    oldest = next(chunk for chunk in chunks if chunk.get("part") == "tail")
+    earlier = store.count(CONSOLE, {"experiment_id": experiment_id, "part": "tail", "seq": {"$lt": oldest.get("seq")}})
+    return None if earlier else 0
 
 
 def _last_chunks(store: Store, selection: Document, tail: int) -> list[Document]:
@@ -85,5 +98,6 @@ def _lines(chunk: Document) -> list[ConsoleLine]:
 
 
 def _offset(offsets: list[object], index: int) -> float:
-    value = offsets[index] if index < len(offsets) else 0.0
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e9 else 0.0
+    """A line's milliseconds after its chunk's time; 0 for a missing or odd one (1e9 ms, 11 days, is odd)."""
+    value: Any = offsets[index] if index < len(offsets) else 0
+    return float(value) if is_finite_number(value) and abs(value) < 1e9 else 0.0
