@@ -96,11 +96,29 @@ def test_ui_serves(cli: Cli, uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(epochlog.web, "serve", lambda *args: calls.append(args), raising=False)
     out = cli.ok("ui").stdout
     assert "http://127.0.0.1:8082" in out
-    assert calls == [(uri, "127.0.0.1", 8082, None)]
+    assert calls == [(uri, "127.0.0.1", 8082, None, None)]
     cli.ok("ui", "--host", "0.0.0.0", "--port", "9000", env={"EPOCHLOG_UI_TOKEN": "s3cret"})
-    assert calls[-1] == (uri, "0.0.0.0", 9000, "s3cret")
+    assert calls[-1] == (uri, "0.0.0.0", 9000, "s3cret", None)
     cli.ok("ui", "--host", "::1", "--port", "9001")
-    assert calls[-1] == (uri, "::1", 9001, None)
+    assert calls[-1] == (uri, "::1", 9001, None, None)
+
+
+def test_ui_watch_alerts_where_its_options_say(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import epochlog.web
+
+    calls = []
+    monkeypatch.setattr(epochlog.web, "serve", lambda *args: calls.append(args), raising=False)
+    out = cli.ok("ui", "--watch", "--webhook", "https://hooks.example.org/T0KEN", "--leaderboard", "best_acc:max",
+                 "--watch-interval", "5").stdout
+    assert "Alerting webhook https://hooks.example.org/… every 5 s" in out and "T0KEN" not in out
+    watch = calls[-1][4]
+    assert [d.label for d in watch.destinations] == ["webhook https://hooks.example.org/…"]
+    assert watch.interval == 5 and [(b.field, b.mode) for b in watch.leaderboards] == [("metrics.best_acc", "max")]
+    cli.ok("ui", "--watch", env={"EPOCHLOG_WEBHOOKS": "http://127.0.0.1:9/a http://127.0.0.1:9/b"})
+    assert len(calls[-1][4].destinations) == 2
+    assert_user_error(cli("ui", "--watch", env={"EPOCHLOG_WEBHOOKS": ""}), "nothing to send alerts to")
+    assert_user_error(cli("ui", "--webhook", "https://hooks.example.org/x"), "add --watch")
+    assert len(calls) == 2  # neither error served
 
 
 def test_uri_defaults_like_get_tracker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from .delivery import Retry
 from .destinations import DeliveryError, Destination, Email, SmtpSettings, Webhook
 from .rules import EVENTS, Alert, Leaderboard
 from .state import AlertLog
-from .watcher import Watcher
+from .watcher import WatchSettings, Watcher
 
 __all__ = ["Alert", "AlertLog", "DeliveryError", "Destination", "EVENTS", "Email",
-           "Leaderboard", "Retry", "SmtpSettings", "Watcher", "Webhook"]
+           "Leaderboard", "Retry", "SmtpSettings", "WatchSettings", "Watcher", "Webhook"]

@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..documents import utcnow
@@ -26,6 +27,19 @@ from .state import AlertLog
 
 log = logging.getLogger("epochlog.alerts")
 DEFAULT_RETRY = Retry()  # 6 attempts over about 30 s
+STOP_TIMEOUT = 30.0  # seconds a stopping background watcher may take to finish its pass
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """What a watcher running inside another command (`epochlog ui --watch`) alerts, and how often it looks."""
+
+    destinations: tuple[Destination, ...]
+    interval: float = 30.0
+    leaderboards: tuple[Leaderboard, ...] = ()
+
+    def watcher(self, tracker: Tracker, stale_after: float) -> Watcher:
+        return Watcher(tracker, self.destinations, stale_after=stale_after, leaderboards=self.leaderboards)
 
 
 class Watcher:
@@ -94,6 +108,26 @@ class Watcher:
             if stop.wait(interval):
                 return
 
+    def in_background(self, interval: float = 30.0) -> Callable[[], None]:
+        """`run` in a daemon thread (the dashboard's watcher); returns what stops it and its couriers."""
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                self.run(interval, stop)
+            except Exception:  # a thread's exception is seen by nobody: the log says why alerts stopped
+                log.exception("the watcher stopped; no alerts are sent until the dashboard is restarted")
+
+        thread = threading.Thread(target=work, daemon=True, name="epochlog-watch")
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(STOP_TIMEOUT)
+            self.close()
+
+        return halt
+
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every queued alert was delivered or given up; False if `timeout` passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -114,4 +148,4 @@ class Watcher:
         self.close()
 
 
-__all__ = ["Watcher"]
+__all__ = ["WatchSettings", "Watcher"]

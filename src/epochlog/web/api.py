@@ -73,7 +73,7 @@ def status(settings: SettingsDep) -> DocumentResponse:
     scheme = settings.tracker.store.uri.split(":", 1)[0]
     backend = "mongodb" if scheme.startswith("mongodb") else scheme
     return DocumentResponse({"version": __version__, "backend": backend, "editable": settings.editable,
-                             "stale_after": settings.stale_after})
+                             "stale_after": settings.stale_after, "alerting": settings.alerting})
 
 
 # -- experiments -----------------------------------------------------------------------------------

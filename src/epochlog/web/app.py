@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
+from ..alerts import WatchSettings
 from ..errors import (
     EpochlogError,
     InvalidArgument,
@@ -41,11 +42,12 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'
 
 
 def create_app(tracker_or_uri: Tracker | str | os.PathLike[str], *, token: str | None = None,
-               stale_after: float = 300.0) -> FastAPI:
+               stale_after: float = 300.0, watch: WatchSettings | None = None) -> FastAPI:
     """The dashboard on a tracker (left open) or a store URI (opened here, closed at shutdown).
 
     With `token`, every page and API call needs it and notes and tags become editable; without, the
-    dashboard is read-only and answers on loopback addresses only.
+    dashboard is read-only and answers on loopback addresses only. With `watch`, a watcher alerts its
+    destinations while the dashboard runs (`epochlog ui --watch`), judging staleness as the pages do.
     """
     owned = not isinstance(tracker_or_uri, Tracker)
     # the dashboard never opens the write-behind journal: its few writes (notes, tags) go to the store directly
@@ -53,14 +55,18 @@ def create_app(tracker_or_uri: Tracker | str | os.PathLike[str], *, token: str |
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop_watching = watch.watcher(tracker, stale_after).in_background(watch.interval) if watch else None
         yield
+        if stop_watching is not None:
+            stop_watching()
         if owned:
             tracker.close()
 
     app = FastAPI(title="epochlog dashboard", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Read-only JSON API behind the epochlog dashboard; notes and tags "
                   "are editable when the dashboard runs with a token (send it as `Authorization: Bearer`).")
-    app.state.settings = Settings(tracker, token_from(token), stale_after)
+    app.state.settings = Settings(tracker, token_from(token), stale_after,
+                                  [destination.label for destination in watch.destinations] if watch else [])
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -120,13 +126,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def serve(uri: str, host: str = "127.0.0.1", port: int = 8082, token: str | None = None) -> None:
-    """Serve the dashboard on `uri` until interrupted. Off loopback a token is required
-    (`token`, else EPOCHLOG_UI_TOKEN)."""
+def serve(uri: str, host: str = "127.0.0.1", port: int = 8082, token: str | None = None,
+          watch: WatchSettings | None = None) -> None:
+    """Serve the dashboard on `uri` until interrupted, alerting as `watch` says if given. Off loopback a
+    token is required (`token`, else EPOCHLOG_UI_TOKEN)."""
     import uvicorn
 
     token = token_from(token) or token_from(os.environ.get(TOKEN_ENV))
     if not is_loopback(host) and token is None:
         raise InvalidArgument(f"serving on {host} (not a loopback address) needs a token: set {TOKEN_ENV} "
                               "or pass one")
-    uvicorn.run(create_app(uri, token=token), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(uri, token=token, watch=watch), host=host, port=port, log_level="warning")

@@ -21,6 +21,7 @@ class Settings:
     tracker: Tracker
     token: str | None = None
     stale_after: float = 300.0  # seconds without a heartbeat before a running experiment is marked stale
+    alerting: list[str] = field(default_factory=list)  # the labels of what `ui --watch` alerts
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
