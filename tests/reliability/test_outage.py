@@ -145,3 +145,30 @@ def test_what_a_crashed_process_left_is_shipped_by_the_next_one(own_server, tmp_
     tracker = Tracker(uri, database="outage", journal=False)
     assert len(tracker.get_experiment_history(exp_id)["epochs"]) == 50
     tracker.close()
+
+
+def test_console_printed_while_the_server_is_down_arrives_once_in_order(own_server, capsys) -> None:
+    data_dir, uri = own_server
+    tracker = Tracker(uri, database="outage")
+    printed = []
+    with tracker.start_run("console outage", 1, console=True) as run:
+        started = time.monotonic()
+        killed_at = None
+        for index in range(400):
+            if index == 100:
+                _kill(data_dir)
+                killed_at = time.monotonic()
+            if index == 300:  # down longer than the driver waits for a server
+                time.sleep(max(0.0, killed_at + OUTAGE - time.monotonic()))
+                assert start_service("ferretdb", data_dir) == uri
+            line = f"step {index} loss {1 / (index + 1):.5f}"
+            print(line)
+            printed.append(line)
+            time.sleep(0.01)
+        assert time.monotonic() - started > OUTAGE  # the run's thread flushed its chunks during the outage
+    tracker.close()
+    assert capsys.readouterr().out.splitlines() == printed  # the terminal saw every line as it was printed
+    reader = Tracker(uri, database="outage", journal=False)
+    assert [line.text for line in reader.get_console(run.id).lines] == printed
+    assert reader.get_experiment(run.id)["console"]["lines"] == 400
+    reader.close()

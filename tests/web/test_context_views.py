@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from epochlog import Tracker
 from epochlog.schema import BLOBS, CONSOLE, EXPERIMENTS
 from epochlog.web import create_app
-from epochlog.context.blobs import blob_id
+from epochlog.context.blobs import blob_id, packages_blob
+from epochlog.store.base import Put, Update
 from tests.context.conftest import git
 from tests.seed_era import raw_insert
 
@@ -154,5 +155,30 @@ def test_odd_environment_and_console_documents_are_shown_not_a_page_error(tmp_pa
         page.wait_for_selector("#environment p", timeout=WAIT)
         assert "laptop" in page.text_content("#environment")
         page.wait_for_selector("#no-console", timeout=WAIT)
+    tracker.close()
+    assert not page.js_errors
+
+
+@pytest.mark.browser
+def test_compare_shows_the_differing_commits_and_packages_first(dirty_repo: Path, tmp_path: Path, page: Any) -> None:
+    tracker = Tracker(tmp_path / "compare.db", system_interval=0)
+    before = tracker.create_experiment("dirty", 1, config={"lr": 0.1})
+    git(dirty_repo, "commit", "-q", "-am", "thirty epochs")
+    after = tracker.create_experiment("committed", 1, config={"lr": 0.2})
+    packages = dict(tracker.get_packages(before) or {})
+    packages["numpy"] = "0.0.1"
+    blob = packages_blob(packages)
+    tracker.store.write([Put(BLOBS, blob),
+                         Update(EXPERIMENTS, {"_id": ObjectId(after)}, {"env.packages_sha256": blob["sha256"]})])
+    with LiveServer(create_app(tracker)) as server:
+        page.goto(f"{server.url}/compare?ids={before},{after}")
+        page.wait_for_selector("#environment tbody tr.differs", timeout=WAIT)
+        rows = page.eval_on_selector_all("#environment tbody tr",
+                                         "els => els.map(r => Array.from(r.cells, c => c.textContent))")
+        assert "config.lr" in page.text_content("#config")  # the configuration comes after
+    assert [row[0] for row in rows] == ["env.git.commit", "env.git.dirty", "env.git.diff_sha256", "env.packages.numpy"]
+    assert rows[0][1:] == [git(dirty_repo, "rev-parse", "HEAD~1"), git(dirty_repo, "rev-parse", "HEAD")]
+    assert rows[1][1:] == ["true", "false"]
+    assert rows[3][1:] == [importlib.metadata.version("numpy"), "0.0.1"]
     tracker.close()
     assert not page.js_errors
