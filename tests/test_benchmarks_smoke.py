@@ -133,3 +133,16 @@ def test_tiny_console_benchmark_prices_a_captured_line_and_stores_every_line() -
     assert "plain print" in out and "captured (+ writes)" in out
     assert "2000 lines stored of the last run" in out
     assert "share of a run printing 1000 lines/s:" in out and ("PASS" in out or "MISS" in out)
+
+
+def test_tiny_artifacts_benchmark_compares_the_three_checkpoint_calls() -> None:
+    """bench_artifacts with 1 MB checkpoints and short epochs: each kind timed, every copy stored."""
+    completed = subprocess.run([sys.executable, "benchmarks/bench_artifacts.py", "--mb", "1", "--epoch-seconds",
+                                "0.05", "--epochs", "2", "--blocks", "1"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    out = completed.stdout
+    for label in ("registered only", "copied in the background", "MLflow log_artifact"):
+        assert label in out
+    assert "2 files stored, 2 MB" in out
+    assert "overhead of store_file=True:" in out and ("PASS" in out or "MISS" in out)

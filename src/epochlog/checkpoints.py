@@ -111,13 +111,23 @@ def _file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _directory_facts(root: Path) -> dict[str, Any]:
+def directory_manifest(root: str | os.PathLike[str]) -> str:
+    """The lines a directory's checksum hashes: `<sha256>  <relative path>` per file, sorted by path."""
+    return _manifest(Path(root))[0]
+
+
+def _manifest(root: Path) -> tuple[str, int]:
     lines, total = [], 0
     for file in sorted(path for path in root.rglob("*") if path.is_file()):
         size, digest = _file_digest(file)
         total += size
         lines.append(f"{digest}  {file.relative_to(root).as_posix()}\n")
-    return _facts(total, hashlib.sha256("".join(lines).encode()).hexdigest())
+    return "".join(lines), total
+
+
+def _directory_facts(root: Path) -> dict[str, Any]:
+    manifest, total = _manifest(root)
+    return _facts(total, hashlib.sha256(manifest.encode()).hexdigest())
 
 
 def _facts(size: int, digest: str) -> dict[str, Any]:

@@ -87,9 +87,12 @@ class Run:
         self.tracker.log_metric_series(self.id, name, steps, values)
 
     def save_checkpoint(self, epoch: int, metrics: Mapping[str, Any] | None = None,
-                        file: Mapping[str, Any] | None = None, is_best: bool = False, **fields: Any) -> str:
-        """Register a checkpoint (see `Tracker.save_checkpoint_info`)."""
-        return self.tracker.save_checkpoint_info(self.id, epoch, metrics, file, is_best, **fields)
+                        file: Mapping[str, Any] | None = None, is_best: bool = False, store_file: bool = False,
+                        **fields: Any) -> str:
+        """Register a checkpoint, and copy its file into the artifact store with `store_file` (see
+        `Tracker.save_checkpoint_info`)."""
+        return self.tracker.save_checkpoint_info(self.id, epoch, metrics, file, is_best, store_file=store_file,
+                                                 **fields)
 
     def get_metric_series(self, name: str) -> MetricSeries:
         """The points logged so far for one step series."""

@@ -9,11 +9,14 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from bson import ObjectId
 
+from .artifacts import ArtifactSpec, CheckpointCopies, Collection, open_artifacts
+from .artifacts.stores import Signature, signature
 from .checkpoints import CheckpointState, VerifiedFiles, file_facts, verify_file
 from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
 from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
@@ -58,8 +61,12 @@ class Tracker:
 
     def __init__(self, uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
                  store: Store | None = None, journal: bool | None = None, heartbeat_interval: float = 30.0,
-                 system_interval: float = 10.0, console_limit: int = CONSOLE_LIMIT) -> None:
+                 system_interval: float = 10.0, console_limit: int = CONSOLE_LIMIT,
+                 artifacts: ArtifactSpec = None) -> None:
         self.store = store if store is not None else open_store(uri, database=database, journal=journal)
+        found = open_artifacts(artifacts, self.store)
+        #: the artifact store checkpoint files are copied into (`save_checkpoint_info(store_file=True)`), or None
+        self.copies = CheckpointCopies(found, self.store, self._write) if found is not None else None
         self.heartbeat_interval = heartbeat_interval
         self.system_interval = system_interval  # seconds between a run's system-metric samples; 0 turns them off
         self.console_limit = console_limit  # bytes of console text a run keeps (its first and last halves)
@@ -157,10 +164,12 @@ class Tracker:
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
-                             **fields: Any) -> str:
+                             store_file: bool = False, **fields: Any) -> str:
         """Register a checkpoint; fills `file.size_mb` and `file.checksum` when the file exists.
 
-        Only one checkpoint per experiment is `is_best` after any sequence of calls.
+        Only one checkpoint per experiment is `is_best` after any sequence of calls. With `store_file`, the
+        file (or directory) is also copied into the tracker's artifact store, in the background; the
+        checkpoint's `file.stored` says when it is there (docs/MANY_MACHINES.md).
         """
         eid = self._experiment(experiment_id)
         _check_epoch(epoch)
@@ -168,11 +177,15 @@ class Tracker:
             if key in _CHECKPOINT_FIELDS:
                 raise InvalidArgument(f"{key!r} is set by save_checkpoint_info itself")
         file_info = dict(file or {})
+        hashed = None
         if "path" in file_info:
             file_info["path"] = os.fspath(file_info["path"])
+            hashed = _hashed_signature(file_info["path"]) if store_file else None
             facts = file_facts(file_info["path"])
             if facts is not None:
                 file_info.update(facts)
+        if store_file:
+            self._check_storable(file_info)
         document = normalize_document({"_id": new_object_id(), "experiment_id": eid, "epoch": int(epoch),
                                        "metrics": metrics or {}, "file": file_info, "is_best": bool(is_best),
                                        "timestamp": utcnow(), **fields})
@@ -181,7 +194,40 @@ class Tracker:
             writes.append(Update(CHECKPOINTS, {"experiment_id": eid, "is_best": True}, {"is_best": False}))
         writes.append(Put(CHECKPOINTS, document))
         self._write(writes + self._heartbeat(eid))
+        if store_file:
+            assert self.copies is not None
+            self.copies.queue(document["_id"], file_info["path"], file_info["checksum"], hashed)
         return str(document["_id"])
+
+    def _check_storable(self, file_info: Mapping[str, Any]) -> None:
+        if self.copies is None:
+            raise InvalidArgument("store_file=True needs an artifact store: Tracker(artifacts=True | 'gridfs' | "
+                                  "a directory), or $EPOCHLOG_ARTIFACTS")
+        if "checksum" not in file_info:
+            raise InvalidArgument(f"store_file=True: no file at {file_info.get('path')!r} to copy")
+
+    def fetch_checkpoint(self, experiment_id: IdLike, epoch: int | None = None, *,
+                         to: str | os.PathLike[str] = ".") -> Path:
+        """Write the stored copy of the experiment's best checkpoint (or of the one at `epoch`) into the
+        directory `to`, verified against its sha256; its path."""
+        if self.copies is None:
+            raise InvalidArgument("no artifact store to fetch from: Tracker(artifacts=...) or $EPOCHLOG_ARTIFACTS")
+        eid = self._experiment(experiment_id)
+        condition: Document = {"experiment_id": eid, "is_best": True} if epoch is None else \
+            {"experiment_id": eid, "epoch": epoch}
+        found = self.store.find(CHECKPOINTS, condition, sort=[("epoch", -1), ("timestamp", -1)], limit=1)
+        if not found:
+            raise NotFound(f"experiment {eid} has no {'best checkpoint' if epoch is None else f'checkpoint at epoch {epoch}'}")
+        return self.copies.fetch(found[0], to)
+
+    def collect_artifacts(self, *, keep_best: bool = False, keep_last: int | None = None,
+                          dry_run: bool = True) -> Collection:
+        """Free the artifact store of the copies no kept checkpoint needs: each experiment's best
+        (`keep_best`) and last `keep_last` checkpoints are kept, and every copy of a running experiment.
+        A dry run (the default) only says what would go."""
+        if self.copies is None:
+            raise InvalidArgument("no artifact store to collect: Tracker(artifacts=...) or $EPOCHLOG_ARTIFACTS")
+        return self.copies.collect(keep_best=keep_best, keep_last=keep_last, dry_run=dry_run)
 
     def update_experiment_status(self, experiment_id: IdLike, status: str, **fields: Any) -> None:
         """Set the status (running, completed, failed, stopped) and any other fields.
@@ -345,8 +391,11 @@ class Tracker:
         return get_path(document, path)
 
     def close(self) -> None:
-        """Write what is buffered (step points, a pending `last_epoch`) and release the store."""
+        """Write what is buffered (step points, a pending `last_epoch`), wait a while for the checkpoint copies
+        being made (what is left stays queued for the next tracker), and release the store."""
         try:
+            if self.copies is not None:
+                self.copies.close()
             self.flush()
         finally:
             self.store.close()
@@ -392,11 +441,14 @@ class Tracker:
     # -- checkpoints, subjects, notes --------------------------------------------------------------
 
     def verify_checkpoints(self, experiment_id: IdLike | None = None) -> list[dict[str, Any]]:
-        """Each checkpoint's file state: ok, missing, changed (checksum differs) or unchecked."""
+        """Each checkpoint's file state: ok, missing, changed (checksum differs) or unchecked; and, with an
+        artifact store, its stored copy's: ok, missing, damaged, or None when it has none."""
         query = {} if experiment_id is None else {"experiment_id": self._experiment(experiment_id)}
+        copies = self.copies
         return [{"checkpoint_id": document["_id"], "experiment_id": document["experiment_id"],
                  "epoch": document.get("epoch"), "path": _file_path(document.get("file")),
-                 "is_best": document.get("is_best", False), "state": verify_file(document.get("file", {}))}
+                 "is_best": document.get("is_best", False), "state": verify_file(document.get("file", {})),
+                 "stored": copies.check(document) if copies is not None else None}
                 for document in self.store.find(CHECKPOINTS, query, sort=[("experiment_id", 1), ("epoch", 1)])]
 
     def verify_checkpoint(self, checkpoint_id: IdLike) -> CheckpointState:
@@ -679,6 +731,14 @@ class MongoExperimentTracker(Tracker):
                  uri: str | None = None, **kwargs: Any) -> None:
         target = uri or connection_string or os.environ.get("MONGO_URI") or "mongodb://localhost:27017/"
         super().__init__(target, database=database, **kwargs)
+
+
+def _hashed_signature(path: str) -> Signature | None:
+    """A file's signature taken before it is hashed (the copy need not hash it again while it matches)."""
+    try:
+        return signature(path) if os.path.isfile(path) else None
+    except OSError:
+        return None
 
 
 def get_tracker(uri: str | os.PathLike[str] | None = None, **kwargs: Any) -> Tracker:

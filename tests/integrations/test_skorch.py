@@ -154,6 +154,24 @@ def test_console_false_leaves_the_console_alone(sqlite_tracker: Tracker, capsys:
     assert "console" not in history(sqlite_tracker, callback.experiment_id)["experiment"]
 
 
+def test_with_an_artifact_store_the_checkpoints_are_copied_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EPOCHLOG_UPLOADS_DIR", str(tmp_path / "uploads"))
+    tracker = Tracker(tmp_path / "runs.db", artifacts=tmp_path / "shared")
+    callback = EpochlogCallback(tracker=tracker)
+    model = net([callback, Checkpoint(dirname=str(tmp_path / "cp"), f_params="params_{last_epoch[epoch]}.pt")])
+    model.fit(*data())
+    assert tracker.copies is not None and tracker.copies.uploader.drain(30)
+    rows = tracker.verify_checkpoints(callback.experiment_id)
+    assert rows and {row["stored"] for row in rows} == {"ok"}
+    best = next(row for row in rows if row["is_best"])
+    for path in (tmp_path / "cp").glob("*.pt"):
+        path.unlink()  # the training machine's files are gone; the copies are not
+    fetched = tracker.fetch_checkpoint(callback.experiment_id, to=tmp_path / "back")
+    assert fetched.name == f"params_{best['epoch']}.pt"
+    assert torch.load(fetched, weights_only=True).keys() == model.module_.state_dict().keys()
+    tracker.close()
+
+
 def test_braindecode_eegclassifier_with_eegnex(sqlite_tracker: Tracker, tmp_path: Path) -> None:
     from braindecode import EEGClassifier
     from braindecode.models import EEGNeX

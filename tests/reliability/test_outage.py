@@ -172,3 +172,27 @@ def test_console_printed_while_the_server_is_down_arrives_once_in_order(own_serv
     assert [line.text for line in reader.get_console(run.id).lines] == printed
     assert reader.get_experiment(run.id)["console"]["lines"] == 400
     reader.close()
+
+
+def test_a_checkpoint_copy_waits_for_the_server_and_is_made_when_it_is_back(own_server, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    data_dir, uri = own_server
+    monkeypatch.setenv("EPOCHLOG_UPLOADS_DIR", str(tmp_path / "uploads"))
+    stop_service("ferretdb", data_dir)
+    model = tmp_path / "model.pt"
+    model.write_bytes(os.urandom(2_000_000))
+    tracker = Tracker(uri, database="outage", artifacts=True)
+    exp_id = tracker.create_experiment("upload outage", 1, capture=False)
+    started = time.perf_counter()
+    tracker.save_checkpoint_info(exp_id, 1, {"val_loss": 0.5}, {"path": model}, is_best=True, store_file=True)
+    assert time.perf_counter() - started < SLOW_CALL  # the copy waits in the background, not in the loop
+    assert tracker.copies is not None and not tracker.copies.uploader.drain(OUTAGE)  # nothing to copy into yet
+    start_service("ferretdb", data_dir)
+    assert tracker.copies.uploader.drain(120) and tracker.sync(60)
+    [row] = tracker.verify_checkpoints(exp_id)
+    assert row["stored"] == "ok"
+    fetched = tracker.fetch_checkpoint(exp_id, to=tmp_path / "out")
+    assert hashlib.sha256(fetched.read_bytes()).digest() == hashlib.sha256(model.read_bytes()).digest()
+    tracker.close()

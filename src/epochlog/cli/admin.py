@@ -14,6 +14,7 @@ from ..demo import run_demo
 from ..store.journal import redact
 from . import render
 from .app import (
+    Artifacts,
     AsJson,
     Uri,
     app,
@@ -27,7 +28,8 @@ from .app import (
 )
 from .browse import print_leaderboard, resolve
 
-STATE_STYLES = {"ok": "green", "missing": "bold red", "changed": "bold red", "unchecked": "dim"}
+STATE_STYLES = {"ok": "green", "missing": "bold red", "changed": "bold red", "damaged": "bold red",
+                "unchecked": "dim"}
 
 
 @app.command("init")
@@ -43,30 +45,37 @@ def init(uri: Uri = None) -> None:
 def verify(ref: Annotated[str | None, typer.Argument(metavar="[ID]", help="Only this experiment (id or name).",
                                                      show_default=False)] = None,
            problems: Annotated[bool, typer.Option("--problems", help="List only missing or changed files.")] = False,
-           uri: Uri = None, as_json: AsJson = False) -> None:
-    """Check every checkpoint file against its recorded checksum (exit 1 if any is missing or changed)."""
-    with open_tracker(uri) as tracker, err_console().status("Verifying checkpoint files"):
+           artifacts: Artifacts = None, uri: Uri = None, as_json: AsJson = False) -> None:
+    """Check every checkpoint file against its recorded checksum, and its stored copy if it has one (exit 1 if
+    any is missing, changed or damaged)."""
+    with open_tracker(uri, artifacts=artifacts or True) as tracker, err_console().status("Verifying checkpoint files"):
         results = tracker.verify_checkpoints(resolve(tracker, ref) if ref is not None else None)
     states = Counter(result["state"] for result in results)
     if as_json:
         print_json(results)
     else:
-        shown = [r for r in results if r["state"] in ("missing", "changed")] if problems else results
+        shown = [r for r in results if r["state"] in ("missing", "changed") or r["stored"] in ("missing", "damaged")] \
+            if problems else results
         out = console()
         if shown:
             table = Table(title=f"{len(results)} checkpoints", title_justify="left")
-            for name in ("experiment", "epoch", "best", "state", "path"):
+            for name in ("experiment", "epoch", "best", "state", "stored", "path"):
                 table.add_column(name, justify="right" if name == "epoch" else "left")
             for result in shown:
+                stored = result["stored"]
                 table.add_row(str(result["experiment_id"]), render.plain(result["epoch"]),
                               "★" if result["is_best"] else "", Text(result["state"], STATE_STYLES[result["state"]]),
-                              str(result["path"] or "—"))
+                              Text(stored, STATE_STYLES[stored]) if stored else "—", str(result["path"] or "—"))
             out.print(table)
         out.print(", ".join(f"{states[state]} {state}" for state in ("ok", "missing", "changed", "unchecked"))
                   if results else "No checkpoints recorded.")
     bad = states["missing"] + states["changed"]
+    copies = Counter(result["stored"] for result in results if result["stored"] in ("missing", "damaged"))
     if bad:
         fail(f"{bad} checkpoint file{'s are' if bad != 1 else ' is'} missing or changed")
+    if copies:
+        fail(f"{sum(copies.values())} stored cop{'ies are' if sum(copies.values()) != 1 else 'y is'} missing or "
+             f"damaged")
 
 
 @app.command("demo")

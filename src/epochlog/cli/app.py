@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from typer.core import TyperGroup
 
+from ..artifacts import ArtifactSpec
 from ..errors import EpochlogError, QueryError
 from ..store import default_uri
 from ..tracker import Tracker, get_tracker, sort_spec
@@ -118,6 +119,10 @@ Query = Annotated[str | None, typer.Option(
     "--query", "-q", metavar="JSON",
     help='A MongoDB filter as JSON, e.g. \'{"config.device": "cuda", "metrics.best_val_loss": {"$lt": 1}}\'; '
          'Extended JSON ({"$oid": ...}, {"$date": ...}) is understood.')]
+Artifacts = Annotated[str | None, typer.Option(
+    "--artifacts", envvar="EPOCHLOG_ARTIFACTS", metavar="DIR|gridfs", show_default=False,
+    help="The artifact store of the checkpoint copies: a directory, or gridfs. \\[default: $EPOCHLOG_ARTIFACTS, "
+         "else the store's own: <db>.artifacts/ next to an embedded store, GridFS on MongoDB]")]
 Archived = Annotated[bool, typer.Option("--archived", help="Include archived experiments (hidden by default).")]
 Sort = Annotated[str | None, typer.Option(
     "--sort", metavar="FIELD", help="Sort by FIELD, descending with a leading '-' or ':desc'; comma-separate several.")]
@@ -129,10 +134,10 @@ def resolve_uri(uri: str | None) -> str:
 
 
 @contextlib.contextmanager
-def open_tracker(uri: str | None, *, writes: bool = False) -> Iterator[Tracker]:
+def open_tracker(uri: str | None, *, writes: bool = False, artifacts: ArtifactSpec = None) -> Iterator[Tracker]:
     """A tracker for one command. Only commands that write (`writes=True`) go through the write-behind
     journal on MongoDB: a read-only command never opens, adopts or ships a journal, nor waits for one."""
-    tracker = get_tracker(resolve_uri(uri), journal=None if writes else False)
+    tracker = get_tracker(resolve_uri(uri), journal=None if writes else False, artifacts=artifacts)
     try:
         yield tracker
     finally:

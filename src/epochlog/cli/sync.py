@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..store.journal import redact, sync as ship_journals
-from .app import AsJson, Uri, app, console, fail, print_json, resolve_uri
+from ..tracker import Tracker
+from .app import Artifacts, AsJson, Uri, app, console, fail, print_json, resolve_uri
 
 
 @app.command("sync")
@@ -20,12 +21,14 @@ def sync(uri: Uri = None,
          retry_refused: Annotated[bool, typer.Option(
              "--retry-refused", help="Send again the writes the server refused before (once their cause is fixed).")]
          = False,
-         as_json: AsJson = False) -> None:
+         artifacts: Artifacts = None, as_json: AsJson = False) -> None:
     """Send the writes that earlier (crashed or cut-off) processes left in the journal to the MongoDB server;
-    list the writes it refused, with the reason (exit 1 while any is left or refused)."""
+    list the writes it refused, with the reason (exit 1 while any is left or refused). Then make the checkpoint
+    copies such processes queued for the artifact store."""
     target = resolve_uri(uri)
     if not target.startswith(("mongodb://", "mongodb+srv://")):
         console().print("Nothing to sync: the embedded store is written directly, without a journal.")
+        _make_copies(target, database, artifacts, timeout)
         return
     from ..store.mongo import MongoStore
 
@@ -39,8 +42,27 @@ def sync(uri: Uri = None,
                   + f"; {report['left']} left, {report['refused']} refused by the server.")
         for reason, count in Counter(row["reason"] for row in report["refused_reasons"]).most_common():
             out.print(f"  refused ×{count}: {reason}", markup=False, highlight=False)
+    _make_copies(target, database, artifacts, timeout)
     if report["left"]:
         fail(f"{report['left']} write(s) could not be sent yet (is the server reachable?); run `epochlog sync` again")
     if report["refused"]:
         fail(f"{report['refused']} write(s) were refused by the server; they are kept in the journal's refused table "
              "and `epochlog sync --retry-refused` sends them again once the cause is fixed")
+
+
+def _make_copies(target: str, database: str | None, artifacts: str | None, timeout: float) -> None:
+    """The checkpoint copies earlier processes queued and did not make (`save_checkpoint_info(store_file=True)`)."""
+    tracker = Tracker(target, database=database, journal=False, artifacts=artifacts or True)
+    copies = tracker.copies
+    queued = len(copies.uploader.pending()) if copies is not None else 0
+    try:
+        if copies is not None and queued:
+            copies.close(timeout)
+    finally:
+        tracker.close()
+    if queued:
+        left = len(copies.uploader.pending()) if copies is not None else 0
+        console().print(f"{queued - left} checkpoint cop{'ies' if queued - left != 1 else 'y'} made in "
+                        f"{copies.artifacts.label if copies is not None else ''}; {left} left.")
+        if left:
+            fail(f"{left} checkpoint cop{'ies' if left != 1 else 'y'} could not be made yet; run `epochlog sync` again")

@@ -171,15 +171,17 @@ class TrainingRecorder:
                    metrics: Mapping[str, Any] | None = None, **fields: Any) -> str | None:
         """Register a checkpoint the framework saved (a file or a directory; size and sha256 are taken).
 
-        Without `is_best`, a checkpoint is the best when its epoch is the objective's best epoch so far.
+        Without `is_best`, a checkpoint is the best when its epoch is the objective's best epoch so far. With
+        an artifact store configured (`Tracker(artifacts=...)`, `$EPOCHLOG_ARTIFACTS`), the file is copied in.
         """
         if not self.active:
             return None
         assert self.run is not None
         if is_best is None:
             is_best = self.tracker.progress(self.run.id).best_epoch == epoch
+        store_file = self.tracker.copies is not None and os.path.exists(path)
         return self.run.save_checkpoint(int(epoch), metric_values(metrics or {}), {"path": os.fspath(path)},
-                                        is_best=bool(is_best), **fields)
+                                        is_best=bool(is_best), store_file=store_file, **fields)
 
     def end(self, error: BaseException | None = None, *, trace: TracebackType | None = None) -> None:
         """End the run: completed, failed with `error`, or stopped (Ctrl-C or SIGTERM during training, even
