@@ -7,6 +7,7 @@ import math
 from bson import ObjectId
 
 from epochlog import Tracker
+from epochlog.demo import run_demo
 
 from .helpers import Cli, assert_user_error
 
@@ -40,6 +41,20 @@ def test_ls_filters(cli: Cli, uri: str, demo_ids: list[str]) -> None:
     assert cheap and all(d["config"]["batch_size"] <= 32 for d in cheap)
     by_id = cli.json("ls", "-q", f'{{"_id": {{"$oid": "{demo_ids[0]}"}}}}')
     assert [str(d["_id"]) for d in by_id] == [demo_ids[0]]
+
+
+def test_ls_query_takes_expr_on_every_backend(backend_uri: str) -> None:
+    """Runs whose best epoch was their last: two fields of one document compared; a run that never had a
+    best epoch (its losses are NaN) has none to compare and is left out."""
+    with Tracker(backend_uri) as tracker:
+        run_demo(tracker, seed=0, experiments=6, epochs=4)
+        documents = tracker.search_experiments({})
+    last = {str(d["_id"]) for d in documents
+            if "best_epoch" in d["metrics"] and d["metrics"]["best_epoch"] == d["metrics"]["total_epochs"] - 1}
+    assert 0 < len(last) < len(documents)
+    query = '{"$expr": {"$eq": ["$metrics.best_epoch", {"$subtract": ["$metrics.total_epochs", 1]}]}}'
+    found = Cli(backend_uri).json("ls", "--query", query)
+    assert {str(d["_id"]) for d in found} == last
 
 
 def test_ls_sort_and_limit(cli: Cli, demo_ids: list[str]) -> None:

@@ -135,7 +135,7 @@ def test_invalid_status_values(seeded, status) -> None:
 @pytest.mark.parametrize("query, operator", [
     ({"$where": "sleep(1000)"}, "$where"),
     ({"config": {"$function": {"body": "function() {}", "args": [], "lang": "js"}}}, "$function"),
-    ({"$expr": {"$gt": ["$a", 1]}}, "$expr"),
+    ({"$expr": {"$gt": [{"$function": {"body": "function() {}", "args": [], "lang": "js"}}, 1]}}, "$function"),
     ({"metrics.best_val_loss": {"$bogus": 1}}, "$bogus"),
     ({"$text": {"$search": "x"}}, "$text"),
 ])

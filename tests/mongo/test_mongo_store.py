@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pymongo import monitoring
 from epochlog import Tracker
 from epochlog.schema import INDEXES
 from epochlog.documents import normalize_document
+from epochlog.errors import QueryError
 from epochlog.store.base import Put
 from epochlog.store.mongo import MongoStore
 
@@ -103,3 +105,23 @@ def test_on_a_server_that_takes_them_nan_and_nested_arrays_are_sent_natively() -
     stored = oracle.find_one({})
     assert math.isnan(stored["val_loss"]) and stored["grad"] == -math.inf and stored["grid"] == [[1, 2]]
     store.close()
+
+
+def test_on_mongodb_expr_goes_to_the_server_as_it_is() -> None:
+    # mongomock stands in for MongoDB (FerretDB 1.x lacks $expr, so there it runs in Python): the filter is
+    # the server's to evaluate, operators outside the embedded engine's subset included; code is refused here.
+    store = MongoStore("mongodb://localhost:27017/eeg2025")
+    store._db = mongomock.MongoClient()["eeg2025"]  # type: ignore[assignment]
+    store._ready = True
+    day = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    store._db["experiments"].insert_many([{"k": "a", "start_time": day, "m": {"v": 1, "t": 2}},
+                                          {"k": "b", "start_time": day + dt.timedelta(days=1), "m": {"v": 3, "t": 2}}])
+    same_day = {"$expr": {"$eq": [{"$dateToString": {"date": "$start_time", "format": "%Y-%m-%d"}}, "2025-03-01"]}}
+    assert [d["k"] for d in store.find("experiments", same_day)] == ["a"]
+    assert [d["k"] for d in store.find("experiments", {"$or": [{"k": "a"}, {"$expr": {"$gt": ["$m.v", "$m.t"]}}]},
+                                       sort=[("k", -1)], projection={"k": 1})] == ["b", "a"]
+    assert store.count("experiments", {"$expr": {"$gt": ["$m.v", "$m.t"]}}) == 1
+    with pytest.raises(QueryError, match=r"\$function is refused"):
+        store.find("experiments", {"$expr": {"$function": {"body": "return true", "args": [], "lang": "js"}}})
+    with pytest.raises(QueryError, match=r"unknown operator \$expr"):
+        store.count("experiments", {"k": {"$expr": True}})

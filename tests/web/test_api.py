@@ -63,6 +63,18 @@ def test_filters_by_challenge_status_tags_and_a_mongodb_filter(client: TestClien
     assert sgd and all(row["config"]["optimizer"] == "SGD" for row in sgd)
 
 
+def test_the_mongodb_filter_box_takes_expr(client: TestClient, demo: Demo) -> None:
+    """Runs longer than 20 minutes: end minus start in an aggregation expression (running ones have no end)."""
+    documents = demo.tracker.search_experiments({})
+    long = {str(d["_id"]) for d in documents if d.get("end_time") and d["end_time"] - d["start_time"] > dt.timedelta(minutes=20)}
+    assert 0 < len(long) < len(documents)
+    text = json.dumps({"$expr": {"$gt": [{"$subtract": ["$end_time", "$start_time"]}, 20 * 60_000]}})
+    body = client.get("/api/experiments", params={"filter": text, "limit": 100}).json()
+    assert {row["id"] for row in body["rows"]} == long and body["total"] == len(long)
+    bad = client.get("/api/experiments", params={"filter": json.dumps({"$expr": {"$function": {}}})})
+    assert bad.status_code == 400 and "$function" in bad.json()["error"]
+
+
 @pytest.mark.parametrize("text", ['{"status": ', '["status"]', '{"status": {"$frobnicate": 1}}',
                                   "[" * 5000 + "]" * 5000, '{"a": ' * 150 + "1" + "}" * 150,
                                   '{"challenge": 99999999999999999999999}'])

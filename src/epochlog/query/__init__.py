@@ -5,6 +5,7 @@
     sort.py        sort spec -> ORDER BY body in MongoDB's cross-type order
     projection.py  projection spec -> a function applied to decoded documents
     find.py        filter, sort, skip, limit -> one SELECT over a table's (id, doc)
+    expr_filter.py `$expr` in find filters: set apart from the SQL, decided by aggregation's `$match` code
 
 Semantics and every deviation from MongoDB: docs/QUERY.md.
 """

@@ -170,7 +170,6 @@ _REFUSED = {
     "$where": "runs JavaScript on the server",
     "$function": "runs JavaScript on the server",
     "$accumulator": "runs JavaScript on the server",
-    "$expr": "takes aggregation expressions, which epochlog does not evaluate",
     "$text": "needs a text index, which epochlog does not have",
     "$jsonSchema": "is not supported",
     "$sampleRate": "is not supported",
@@ -206,7 +205,7 @@ def parse_filter(filter: Mapping[str, Any] | None) -> Node:
         return TRUE
     if not isinstance(filter, Mapping):
         raise QueryError(f"a filter must be a document (a mapping), got {type(filter).__name__}")
-    return _document(filter)
+    return _document(filter, top=True)
 
 
 def split_path(path: Any) -> tuple[str, ...]:
@@ -242,19 +241,20 @@ def compile_regex(value: RegexValue | Regex) -> re.Pattern[str]:
 # -- documents and fields --------------------------------------------------------------------------
 
 
-def _document(filter: Mapping[str, Any]) -> Node:
+def _document(filter: Mapping[str, Any], top: bool = False) -> Node:
+    """A filter document's AST; `top`: the whole filter, or items of its `$and`/`$or`/`$nor` (not `$elemMatch`'s)."""
     nodes: list[Node] = []
     for key, value in filter.items():
         if not isinstance(key, str):
             raise QueryError(f"filter keys must be strings, got {type(key).__name__} {key!r}")
         if key.startswith("$"):
-            nodes.append(_top_level(key, value))
+            nodes.append(_top_level(key, value, top))
         else:
             nodes.append(_field(split_path(key), value))
     return _and(nodes)
 
 
-def _top_level(key: str, value: Any) -> Node:
+def _top_level(key: str, value: Any, top: bool) -> Node:
     if key in LOGICAL:
         if not isinstance(value, (list, tuple)) or not value:
             raise QueryError(f"{key} needs a non-empty list of filter documents, got {value!r}")
@@ -262,12 +262,16 @@ def _top_level(key: str, value: Any) -> Node:
         for item in value:
             if not isinstance(item, Mapping):
                 raise QueryError(f"{key} needs a list of filter documents, got an item {item!r}")
-            children.append(_document(item))
+            children.append(_document(item, top))
         if key == "$and":
             return _and(children)
         return Or(tuple(children)) if key == "$or" else Nor(tuple(children))
     if key == "$comment":
         return TRUE
+    if key == "$expr":  # find, count and $match set it apart before parsing (query/expr_filter.py)
+        raise QueryError("$expr can only be applied to the top-level document" if not top else
+                         "$expr is taken by find, count and aggregation's $match filters, not by update or "
+                         "delete filters")
     if key in _REFUSED:
         raise QueryError(f"operator {key} is refused: it {_REFUSED[key]}")
     raise QueryError(f"unknown top level operator {key}")

@@ -24,6 +24,7 @@ from .. import schema
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable, Unauthorized
 from ..query.aggregate import check_pipeline, run_pipeline
 from ..query.evaluate import matching
+from ..query.expr_filter import find_with_expr, has_expr, split_filter
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
@@ -318,10 +319,13 @@ class MongoStore(Store):
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
         self._prepare()
-        node = parse_filter(filter)
-        project = compile_projection(projection, node)  # refuses what we refuse on every backend
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
+        if self.portable and has_expr(filter):  # the server would compare the stored forms (and lacks $expr)
+            return find_with_expr(lambda plain, order: self.find(collection, plain, sort=order), filter or {},
+                                  projection, sort, skip, limit)
+        node = parse_filter(split_filter(filter, supported=False)[0])  # MongoDB itself evaluates $expr
+        project = compile_projection(projection, node)  # refuses what we refuse on every backend
         order = list(sort or [])
         if not any(field == "_id" for field, _ in order):
             order.append(("_id", 1))  # ties in insertion order, as the embedded store does
@@ -353,7 +357,9 @@ class MongoStore(Store):
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         self._prepare()
-        node = parse_filter(filter)
+        if self.portable and has_expr(filter):
+            return len(self.find(collection, filter))
+        node = parse_filter(split_filter(filter, supported=False)[0])
         if self.portable and not portable_filter(node)[1]:
             return len(self._portable_find(collection, node, None, [("_id", 1)], 0, 0))
         with _translated():

@@ -23,6 +23,7 @@ from ..documents import array_paths, check_size, check_typed_fields
 from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
 from ..object_ids import object_id
 from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
+from ..query.expr_filter import find_with_expr, has_expr
 from ..query.sql import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, Projection, SortSpec
 from . import json_codec
@@ -251,9 +252,12 @@ class SQLiteStore(Store):
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
         table = _table(collection)
-        project = compile_projection(projection, filter)
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
+        if has_expr(filter):
+            return find_with_expr(lambda plain, order: self.find(collection, plain, sort=order), filter or {},
+                                  projection, sort, skip, limit)
+        project = compile_projection(projection, filter)
 
         def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
             sql, params = compile_find(table, filter, sort, skip, limit, schema.TYPED_FIELDS.get(table, {}), arrays)
@@ -269,6 +273,8 @@ class SQLiteStore(Store):
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         table = _table(collection)
+        if has_expr(filter):
+            return len(self.find(collection, filter))
 
         def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
             where, params = compile_filter(filter, schema.TYPED_FIELDS.get(table, {}), arrays)

@@ -65,6 +65,22 @@ def operator_of(expression: Mapping[str, Any]) -> str | None:
     return keys[0]
 
 
+def check_operators(expression: Any, *, supported: bool = True) -> None:
+    """Refuse, before anything is evaluated, an operator that runs code anywhere in `expression`, and with
+    `supported` one this module does not know (as `evaluate` would, but also where no document reaches it)."""
+    if isinstance(expression, Mapping):
+        for key, item in expression.items():
+            if isinstance(key, str) and key.startswith("$"):
+                if key in CODE_OPERATORS or (supported and key not in OPERATORS):
+                    raise QueryError(_unsupported(key))
+                if key == "$literal":
+                    continue
+            check_operators(item, supported=supported)
+    elif isinstance(expression, (list, tuple)):
+        for item in expression:
+            check_operators(item, supported=supported)
+
+
 def field_path(value: Any, path: str) -> Any:
     """`$a.b` from `value`: through documents by key, through arrays element by element (an array of what
     the elements reach, those reaching nothing left out); MISSING where a document lacks the key."""
