@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from bson import ObjectId
 
-from .artifacts import ArtifactSpec, CheckpointCopies, Collection, open_artifacts
+from .artifacts import ArtifactSpec, CheckpointCopies, Collection, carry, open_artifacts
 from .artifacts.stores import Signature, signature
 from .checkpoints import CheckpointState, VerifiedFiles, file_facts, verify_file
 from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
@@ -648,14 +648,20 @@ class Tracker:
     def push(self, destination: str | os.PathLike[str] | Store | Tracker, *, query: Filter | None = None,
              since: dt.datetime | dt.date | None = None, full: bool = False, dry_run: bool = False) -> PushSummary:
         """Copy into `destination` what this tracker's store holds and it lacks, `_id`s kept; a second push
-        changes nothing (see `transfer.push` and docs/MANY_MACHINES.md)."""
+        changes nothing (see `transfer.push` and docs/MANY_MACHINES.md). A destination tracker with an artifact
+        store also gets the stored checkpoint copies it lacks (`summary.files`), when this one has one."""
         from .transfer import push
 
         self.flush()
+        target = destination
         if isinstance(destination, Tracker):
             destination.flush()
             destination = destination.store
-        return push(self.store, destination, query=query, since=since, full=full, dry_run=dry_run)
+        summary = push(self.store, destination, query=query, since=since, full=full, dry_run=dry_run)
+        if isinstance(target, Tracker) and self.copies is not None and target.copies is not None:
+            summary.files = carry(self.store, self.copies.artifacts, target.store, target.copies.artifacts,
+                                  dry_run=dry_run)
+        return summary
 
     def __enter__(self) -> Tracker:
         return self

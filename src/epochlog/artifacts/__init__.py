@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from .copies import CheckpointCopies, Collection
+from .copies import Carried, CheckpointCopies, Collection, carry
 from .options import ArtifactSpec, open_artifacts
 from .stores import ArtifactError, ArtifactStore, DirectoryArtifacts, GridFSArtifacts
 
-__all__ = ["ArtifactError", "ArtifactSpec", "ArtifactStore", "CheckpointCopies", "Collection", "DirectoryArtifacts", "GridFSArtifacts",
-           "open_artifacts"]
+__all__ = ["ArtifactError", "ArtifactSpec", "ArtifactStore", "Carried", "CheckpointCopies", "Collection", "DirectoryArtifacts", "GridFSArtifacts",
+           "carry", "open_artifacts"]

@@ -178,3 +178,50 @@ def _needed(artifacts: ArtifactStore, document: Document) -> Iterable[str]:
 
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("-inf")
+
+
+@dataclass
+class Carried:
+    """What `carry` did: stored files copied across, already there, and missing from the source too."""
+
+    copied: int = 0
+    present: int = 0
+    missing: int = 0
+    bytes: int = 0
+
+
+def carry(source: Store, source_artifacts: ArtifactStore, dest: Store, dest_artifacts: ArtifactStore, *,
+          dry_run: bool = False) -> Carried:
+    """After a push: the stored copies of the source's checkpoints the destination now holds, copied into the
+    destination's artifact store where it lacks them (so the files follow the records). Idempotent."""
+    records = [d for d in source.find(CHECKPOINTS, {"file.stored": {"$exists": True}}, projection={"file": 1})
+               if stored_copy(d) is not None]
+    held = {d["_id"] for start in range(0, len(records), 500)
+            for d in dest.find(CHECKPOINTS, {"_id": {"$in": [r["_id"] for r in records[start:start + 500]]}},
+                               projection={"_id": 1})}
+    wanted: dict[str, None] = {}
+    for document in records:
+        if document["_id"] in held:
+            wanted.update(dict.fromkeys(_needed(source_artifacts, document)))
+    there, available = dict(dest_artifacts.sizes()), dict(source_artifacts.sizes())
+    done = Carried()
+    for sha256 in wanted:
+        if sha256 in there:
+            done.present += 1
+        elif sha256 not in available:
+            done.missing += 1
+        else:
+            done.copied += 1
+            done.bytes += available[sha256]
+            if not dry_run:
+                _transfer(source_artifacts, dest_artifacts, sha256)
+    return done
+
+
+def _transfer(source: ArtifactStore, dest: ArtifactStore, sha256: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="epochlog-carry-") as folder:
+        path = Path(folder) / sha256
+        source.get(sha256, path)  # verified on the way out, and again on the way in
+        dest.put(sha256, path)

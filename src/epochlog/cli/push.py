@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
 
+from ..artifacts import Carried, carry, open_artifacts
 from ..documents import as_utc
 from ..errors import InvalidArgument
+from ..store import open_store
 from ..store.journal import redact
 from ..transfer import PushSummary, merge as merge_stores, push as push_store
-from .app import AsJson, Query, app, console, fail, parse_query, print_json, progress_bar
+from .app import Artifacts, AsJson, Query, app, console, fail, parse_query, print_json, progress_bar
 
 Since = Annotated[str | None, typer.Option(
     "--since", metavar="DATE", help="Only experiments started, ended or alive at or after DATE (ISO 8601, e.g. "
@@ -26,13 +29,32 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Count what would be cop
 def push(source: Annotated[str, typer.Argument(metavar="SRC", help="The store to copy from (a URI or a path).")],
          to: Annotated[str, typer.Option("--to", metavar="DEST", help="The store to copy into (a URI or a path).")],
          query: Query = None, since: Since = None, full: Full = False, dry_run: DryRun = False,
-         as_json: AsJson = False) -> None:
+         files: Annotated[bool, typer.Option(
+             "--files/--no-files", help="Also copy the stored checkpoint copies DEST's artifact store lacks (from "
+                                        "SRC's: --artifacts, else SRC's own; into DEST's own).")] = True,
+         artifacts: Artifacts = None, as_json: AsJson = False) -> None:
     """Copy into DEST what SRC holds and DEST lacks, every _id kept: experiments, epochs, checkpoints, series,
-    console, blobs, subjects and alerts. A second push changes nothing; a killed one is completed by the next."""
+    console, blobs, subjects and alerts, and the checkpoints' stored copies. A second push changes nothing; a
+    killed one is completed by the next."""
     with progress_bar(f"Pushing {redact(source)}") as progress:
         summary = push_store(source, to, query=parse_query(query) or None, since=parse_since(since), full=full,
                              dry_run=dry_run, progress=progress)
+    if files and not (dry_run and summary.changed):  # a dry run's DEST does not hold the records yet
+        summary.files = _carry(source, to, artifacts, dry_run)
     _report([summary], as_json)
+
+
+def _carry(source: str, destination: str, artifacts: str | None, dry_run: bool) -> Carried | None:
+    """The stored checkpoint copies, from SRC's artifact store into DEST's own (None when SRC has none)."""
+    with ExitStack() as stack:
+        source_store = stack.enter_context(open_store(source, journal=False))
+        source_artifacts = open_artifacts(artifacts or True, source_store)
+        if source_artifacts is None or not any(True for _ in source_artifacts.sizes()):
+            return None
+        dest_store = stack.enter_context(open_store(destination, journal=False))
+        dest_artifacts = open_artifacts(True, dest_store)
+        assert dest_artifacts is not None
+        return carry(source_store, source_artifacts, dest_store, dest_artifacts, dry_run=dry_run)
 
 
 @app.command("merge")
@@ -79,6 +101,7 @@ def _print(summaries: list[PushSummary]) -> None:
         if not summary.changed:
             out.print(f"{head}: nothing to {'copy' if summary.dry_run else 'push'}, the destination already has "
                       f"everything ({summary.chosen} experiment(s) checked).")
+            _print_files(summary)
             continue
         out.print(f"{head}: {verb} {summary.changed} document(s); {summary.chosen} experiment(s) chosen, "
                   f"{summary.visited} compared.")
@@ -91,3 +114,13 @@ def _print(summaries: list[PushSummary]) -> None:
                       f"value(s) kept under their `conflicts` field")
         if not summary.shipped:
             out.print("  some writes are still in the destination's journal: `epochlog sync` sends them")
+        _print_files(summary)
+
+
+def _print_files(summary: PushSummary) -> None:
+    files = summary.files
+    if files is None or not (files.copied or files.missing):
+        return
+    console().print(f"  {'would copy' if summary.dry_run else 'copied'} {files.copied} stored checkpoint file(s) "
+                    f"({files.bytes / 1e6:,.1f} MB), {files.present} already there"
+                    + (f"; {files.missing} missing from the source's artifact store too" if files.missing else ""))

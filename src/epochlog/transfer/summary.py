@@ -33,6 +33,7 @@ class PushSummary:
     dry_run: bool = False
     shipped: bool = True  # False when a journaled destination still holds writes it could not send yet
     refused: list[dict[str, str]] = field(default_factory=list)  # {"document", "reason"} the destination refused
+    files: Any = None  # artifacts.Carried: the stored checkpoint copies carried across, when both have a store
 
     @property
     def changed(self) -> int:
@@ -43,4 +44,5 @@ class PushSummary:
         return {"source": self.source, "destination": self.destination, "dry_run": self.dry_run,
                 "chosen": self.chosen, "visited": self.visited, "changed": self.changed, "merged": self.merged,
                 "conflicts": self.conflicts, "shipped": self.shipped, "refused": list(self.refused),
-                "collections": {name: vars(counts).copy() for name, counts in self.counts.items()}}
+                "collections": {name: vars(counts).copy() for name, counts in self.counts.items()},
+                "files": vars(self.files).copy() if self.files is not None else None}
