@@ -21,15 +21,20 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A repository on branch `main` with one commit, as the working directory."""
-    path = tmp_path / "repo"
+def first_commit(path: Path) -> Path:
+    """A new repository at `path` on branch `main`, with one commit of `train.py`."""
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     (path / "train.py").write_text("lr = 0.1\n")
     git(path, "add", "train.py")
     git(path, "commit", "-q", "-m", "first")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository on branch `main` with one commit, as the working directory."""
+    path = first_commit(tmp_path / "repo")
     monkeypatch.chdir(path)
     return path
 

@@ -18,7 +18,7 @@ from epochlog.schema import BLOBS, CONSOLE, EXPERIMENTS
 from epochlog.web import create_app
 from epochlog.context.blobs import blob_id, packages_blob
 from epochlog.store.base import Put, Update
-from tests.context.conftest import git
+from tests.context.conftest import first_commit, git
 from tests.seed_era import raw_insert
 
 from .conftest import LiveServer
@@ -29,12 +29,7 @@ WAIT = 15_000  # ms
 @pytest.fixture
 def dirty_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository with one commit and an uncommitted change, as the working directory."""
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    (path / "train.py").write_text("lr = 0.1\n")
-    git(path, "add", "train.py")
-    git(path, "commit", "-q", "-m", "first")
+    path = first_commit(tmp_path / "repo")
     (path / "train.py").write_text("lr = 0.1\nepochs = 30  # changed\n")
     monkeypatch.chdir(path)
     return path
