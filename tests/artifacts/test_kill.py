@@ -65,5 +65,8 @@ def test_a_copy_killed_midway_is_made_by_the_next_tracker(backend_uri: str, tmp_
         fetched = tracker.fetch_checkpoint(run["_id"], to=tmp_path / "out")
         assert fetched.stat().st_size == size and hashlib.sha256(fetched.read_bytes()).hexdigest() == sha
         assert dict(tracker.copies.artifacts.sizes()) == {sha: size}
+        # the child's partial copy: a temporary file in a directory (GridFS's chunks were replaced by the upload)
+        assert tracker.copies.artifacts.sweep(older_than=0) == (1 if backend_uri.startswith("sqlite") else 0)
+        assert tracker.copies.artifacts.sweep(older_than=0) == 0 and tracker.copies.artifacts.check(sha) == "ok"
     finally:
         tracker.close()

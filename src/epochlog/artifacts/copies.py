@@ -117,6 +117,7 @@ class Collection:
     files: list[tuple[str, int]] = field(default_factory=list)  # (sha256, bytes)
     checkpoints: list[ObjectId] = field(default_factory=list)
     kept: int = 0  # stored files kept
+    leftovers: int = 0  # partial copies (of processes killed while copying) removed, when applied
     applied: bool = False
 
     @property
@@ -161,6 +162,7 @@ def apply(artifacts: ArtifactStore, collection: Collection) -> list[Write]:
     """Delete the files; the writes that unmark the checkpoints that lost their copy."""
     for sha256, _ in collection.files:
         artifacts.delete(sha256)
+    collection.leftovers = artifacts.sweep()
     collection.applied = True
     return [Update(CHECKPOINTS, {"_id": {"$in": collection.checkpoints}}, unset=("file.stored",))] \
         if collection.checkpoints else []

@@ -10,10 +10,12 @@ checks it the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import shutil
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from ..errors import EpochlogError, NotFound, StoreUnavailable
 CHUNK = 1 << 20
 BUCKET = "artifacts"
 Signature = tuple[int, int, int, int, int]
+LEFTOVER_SECONDS = 3600.0  # a partial copy this old belongs to no copy under way
 
 
 class ArtifactError(EpochlogError):
@@ -55,6 +58,10 @@ class ArtifactStore(ABC):
     @abstractmethod
     def sizes(self) -> Iterator[tuple[str, int]]:
         """Every stored file: (sha256, bytes)."""
+
+    @abstractmethod
+    def sweep(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        """Remove what copies cut short left (older than `older_than` seconds, so none under way); how many."""
 
     def get(self, sha256: str, target: str | os.PathLike[str]) -> int:
         """Write the copy to `target` (atomically, after checking its hash); its size."""
@@ -133,6 +140,17 @@ class DirectoryArtifacts(ArtifactStore):
         except OSError:
             pass
 
+    def sweep(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        cutoff, removed = time.time() - older_than, 0
+        for path in self.root.glob("??/.incoming.*") if self.root.is_dir() else ():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # its copy finished, or another sweep took it
+                pass
+        return removed
+
     def sizes(self) -> Iterator[tuple[str, int]]:
         if not self.root.is_dir():
             return
@@ -187,6 +205,21 @@ class GridFSArtifacts(ArtifactStore):
         with _reachable(self.label):
             self._db[f"{BUCKET}.files"].delete_one({"_id": sha256})
             self._db[f"{BUCKET}.chunks"].delete_many({"files_id": sha256})
+
+    def sweep(self, older_than: float = LEFTOVER_SECONDS) -> int:
+        """Chunks of no file (an upload killed midway), by their chunk ids' times."""
+        from bson import ObjectId
+
+        # ObjectIds hold whole seconds: the cutoff is rounded up, not down
+        cutoff = ObjectId.from_datetime(dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=older_than - 1))
+        with _reachable(self.label):
+            files = set(self._db[f"{BUCKET}.files"].distinct("_id"))
+            orphans = [key for key in self._db[f"{BUCKET}.chunks"].distinct("files_id", {"_id": {"$lt": cutoff}})
+                       if key not in files]
+            if not orphans:
+                return 0
+            return int(self._db[f"{BUCKET}.chunks"].delete_many({"files_id": {"$in": orphans},
+                                                                  "_id": {"$lt": cutoff}}).deleted_count)
 
     def sizes(self) -> Iterator[tuple[str, int]]:
         with _reachable(self.label):

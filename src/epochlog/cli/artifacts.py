@@ -40,7 +40,10 @@ def gc(keep_best: Annotated[bool, typer.Option("--keep-best", help="Keep each ex
     size = f"{done.bytes / 1e6:,.1f} MB" if done.bytes >= 1e5 else f"{done.bytes:,} bytes"
     what = (f"{len(done.files)} stored file{'s' if len(done.files) != 1 else ''} ({size}), the copies of "
             f"{len(done.checkpoints)} checkpoint{'s' if len(done.checkpoints) != 1 else ''}; {done.kept} kept")
-    console().print(f"Freed {what}." if apply else f"Would free {what}. Run again with --apply to delete them.")
+    leftovers = f" Removed {done.leftovers} partial cop{'ies' if done.leftovers != 1 else 'y'} left by killed " \
+        "processes." if done.leftovers else ""
+    console().print(f"Freed {what}.{leftovers}" if apply else
+                    f"Would free {what}. Run again with --apply to delete them.")
 
 
 __all__ = ["fetch", "gc"]
