@@ -45,3 +45,21 @@ def test_gc_is_a_dry_run_until_apply_and_verify_checks_the_copies(cli: Cli, tmp_
     stored = Path(cli.uri.removeprefix("sqlite:///") + ".artifacts") / sha[:2] / sha
     stored.write_bytes(b"garbage")
     assert_user_error(cli("verify"), "1 stored copy is missing or damaged")
+
+
+def test_sync_makes_the_copies_a_dead_process_queued(cli: Cli, tmp_path: Path) -> None:
+    import json
+
+    model = write(tmp_path / "model.pt", 7000)
+    with Tracker(cli.uri, artifacts=True) as tracker:
+        run = tracker.create_experiment("killed", 1, capture=False)
+        checkpoint = tracker.save_checkpoint_info(run, 1, {}, {"path": model}, is_best=True)
+        assert tracker.copies is not None
+        queue = tracker.copies.uploader.directory  # what a process killed right after queueing leaves
+        queue.mkdir(parents=True)
+        (queue / f"{checkpoint}.json").write_text(json.dumps(
+            {"checkpoint_id": checkpoint, "path": str(model), "kind": "file", "hashed": None,
+             "sha256": hashlib.sha256(model.read_bytes()).hexdigest()}))
+    assert "1 checkpoint copy made" in cli.ok("sync").stdout
+    assert [row["stored"] for row in cli.json("verify", run)] == ["ok"]
+    assert "checkpoint cop" not in cli.ok("sync").stdout  # nothing left to make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Annotated
 
@@ -52,6 +53,9 @@ def sync(uri: Uri = None,
 
 def _make_copies(target: str, database: str | None, artifacts: str | None, timeout: float) -> None:
     """The checkpoint copies earlier processes queued and did not make (`save_checkpoint_info(store_file=True)`)."""
+    embedded = target.removeprefix("sqlite:///")
+    if not target.startswith(("mongodb://", "mongodb+srv://")) and not os.path.exists(embedded):
+        return  # no store, so nothing was queued for it (and none is created)
     tracker = Tracker(target, database=database, journal=False, artifacts=artifacts or True)
     copies = tracker.copies
     queued = len(copies.uploader.pending()) if copies is not None else 0
