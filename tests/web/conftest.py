@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -83,15 +84,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """uvicorn serving an app in a background thread on a free loopback port."""
+    """The dashboard's uvicorn (`serve`'s) serving an app in a background thread on a free loopback port."""
 
     def __init__(self, app: FastAPI) -> None:
-        import uvicorn
+        from epochlog.web.server import DashboardServer
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
+        self.server = DashboardServer(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -104,7 +104,11 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self.server.should_exit = True
+        self.stop()
+
+    def stop(self) -> None:
+        """What SIGTERM does to `epochlog ui`: open live streams end, then the server."""
+        self.server.handle_exit(signal.SIGTERM, None)
         self.thread.join(timeout=10)
 
 

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bson import ObjectId
 from fastapi.testclient import TestClient
 
 from epochlog import Tracker
 from epochlog.demo import run_demo
+from epochlog.schema import CONSOLE
+from epochlog.store import Put
 from epochlog.store.mongo import MongoStore
-from epochlog.web import create_app
+from epochlog.web import create_app, live
 
 pytestmark = pytest.mark.mongo
 
@@ -48,3 +51,31 @@ def test_every_view_answers_on_mongodb(mongo_demo: tuple[Tracker, list[str]]) ->
         assert client.get("/api/subjects/breakdown", params={"by": "age"}).json()["groups"]
         export = client.get("/api/experiments/export", params={"ids": ",".join(ids[:2]), "format": "json"}).json()
         assert [doc["_id"] for doc in export] == ids[:2]
+
+
+def test_live_marks_the_computed_column_and_expr_on_mongodb(mongo_demo: tuple[Tracker, list[str]]) -> None:
+    tracker, _ = mongo_demo
+    running = next(d["_id"] for d in tracker.search_experiments({"status": "running"}))
+    before = live.snapshots(tracker.store, [running])[running]
+    tracker.log_epoch(running, 100, {"val_loss": 0.5})
+    tracker.log_metric_series(running, "batch_loss", [10**6], [0.1])
+    tracker.store.write([Put(CONSOLE, {"_id": ObjectId(), "experiment_id": running, "seq": 10**12, "part": "head",
+                                       "count": 1, "text": "late"})])
+    after = live.snapshots(tracker.store, [running])[running]
+    assert [what for what in live.changes(before, after) if what != "status"] == ["epochs", "series", "console"]
+    tracker.update_experiment_status(running, "stopped")
+    assert live.changes(after, live.snapshots(tracker.store, [running])[running]) == ["status"]
+    gap = json.dumps({"$subtract": ["$metrics.best_val_loss", "$metrics.final_train_loss"]})
+    lower = json.dumps({"$expr": {"$lt": ["$metrics.best_val_loss", "$metrics.final_train_loss"]}})
+    with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
+        rows = client.get("/api/experiments", params={"compute": gap}).json()["rows"]
+        for row in rows:
+            metrics = row["metrics"]
+            if isinstance(metrics.get("best_val_loss"), float) and isinstance(metrics.get("final_train_loss"), float):
+                assert row["computed"] == pytest.approx(metrics["best_val_loss"] - metrics["final_train_loss"])
+        assert any(row["computed"] is not None for row in rows)
+        matched = {row["id"] for row in client.get("/api/experiments", params={"filter": lower}).json()["rows"]}
+        numbers = {row["id"]: row["computed"] for row in rows if isinstance(row["computed"], (int, float))}
+        assert {eid for eid, gap_value in numbers.items() if gap_value < 0} <= matched  # NaN and missing match too
+        assert not {eid for eid, gap_value in numbers.items() if gap_value >= 0} & matched
+        assert client.get("/api/experiments", params={"compute": '{"$function": {}}'}).status_code == 400

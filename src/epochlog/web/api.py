@@ -86,9 +86,13 @@ def list_query(challenge: int | None = None,
                order: Annotated[int, Query(description="1 ascending, -1 descending")] = -1,
                skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
                limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT,
-               archived: Annotated[bool, Query(description="include archived experiments")] = False) -> ListQuery:
+               archived: Annotated[bool, Query(description="include archived experiments")] = False,
+               compute: Annotated[str, Query(description="an aggregation expression as JSON, e.g. "
+                                             '{"$subtract": ["$metrics.best_val_loss", "$metrics.best_train_loss"]}: '
+                                             "each row's `computed`", max_length=20_000)] = "") -> ListQuery:
     tags = [item for value in tag or [] for item in split_list(value)]
-    return ListQuery(challenge, list(status or []), tags, filter, sort, order, skip, limit, archived).validate()
+    return ListQuery(challenge, list(status or []), tags, filter, sort, order, skip, limit, archived,
+                     compute).validate()
 
 
 ListQueryDep = Annotated[ListQuery, Depends(list_query)]

@@ -27,10 +27,11 @@ from ..errors import (
     Unauthorized,
 )
 from ..tracker import Tracker
-from . import api, pages
+from . import api, live, pages
 from .auth import TOKEN_ENV, TokenGate, is_loopback, token_from
 from .jsonable import DocumentResponse
 from .settings import Settings
+from .slots import DEFAULT_MAX_STREAMS, StreamSlots
 
 STATIC = Path(__file__).resolve().parent / "static"
 _STATUS: list[tuple[type[EpochlogError], int]] = [
@@ -42,12 +43,14 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'
 
 
 def create_app(tracker_or_uri: Tracker | str | os.PathLike[str], *, token: str | None = None,
-               stale_after: float = 300.0, watch: WatchSettings | None = None) -> FastAPI:
+               stale_after: float = 300.0, watch: WatchSettings | None = None,
+               max_streams: int = DEFAULT_MAX_STREAMS) -> FastAPI:
     """The dashboard on a tracker (left open) or a store URI (opened here, closed at shutdown).
 
     With `token`, every page and API call needs it and notes and tags become editable; without, the
     dashboard is read-only and answers on loopback addresses only. With `watch`, a watcher alerts its
-    destinations while the dashboard runs (`epochlog ui --watch`), judging staleness as the pages do.
+    destinations while the dashboard runs (`epochlog ui --watch`), judging staleness as the pages do. At most
+    `max_streams` pages follow running experiments by server-sent events at once; the others poll.
     """
     owned = not isinstance(tracker_or_uri, Tracker)
     # the dashboard never opens the write-behind journal: its few writes (notes, tags) go to the store directly
@@ -65,9 +68,10 @@ def create_app(tracker_or_uri: Tracker | str | os.PathLike[str], *, token: str |
     app = FastAPI(title="epochlog dashboard", version=__version__, lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Read-only JSON API behind the epochlog dashboard; notes and tags "
                   "are editable when the dashboard runs with a token (send it as `Authorization: Bearer`).")
-    app.state.settings = Settings(tracker, token_from(token), stale_after,
-                                  [destination.label for destination in watch.destinations] if watch else [])
+    alerting = [destination.label for destination in watch.destinations] if watch else []
+    app.state.settings = Settings(tracker, token_from(token), stale_after, alerting, StreamSlots(max_streams))
     app.include_router(api.router)
+    app.include_router(live.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for kind, code in _STATUS:
@@ -130,10 +134,11 @@ def serve(uri: str, host: str = "127.0.0.1", port: int = 8082, token: str | None
           watch: WatchSettings | None = None) -> None:
     """Serve the dashboard on `uri` until interrupted, alerting as `watch` says if given. Off loopback a
     token is required (`token`, else EPOCHLOG_UI_TOKEN)."""
-    import uvicorn
+    from .server import DashboardServer
 
     token = token_from(token) or token_from(os.environ.get(TOKEN_ENV))
     if not is_loopback(host) and token is None:
         raise InvalidArgument(f"serving on {host} (not a loopback address) needs a token: set {TOKEN_ENV} "
                               "or pass one")
-    uvicorn.run(create_app(uri, token=token, watch=watch), host=host, port=port, log_level="warning")
+    app = create_app(uri, token=token, watch=watch)
+    DashboardServer(app, host=host, port=port, log_level="warning").run()

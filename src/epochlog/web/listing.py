@@ -28,6 +28,7 @@ from ..schema import EXPERIMENTS, STATUSES
 from ..store import Store
 from ..tracker import Tracker
 from ..types import Document
+from . import computed
 from .jsonable import jsonable
 
 ROW_FIELDS = ("experiment_name", "challenge", "status", "model", "tags", "start_time", "end_time", "heartbeat",
@@ -54,6 +55,7 @@ class ListQuery:
     skip: int = 0
     limit: int = DEFAULT_LIMIT
     archived: bool = False  # include archived experiments
+    compute: str = ""  # an aggregation expression as JSON: each row's `computed` value
 
     def validate(self) -> ListQuery:
         for status in self.status:
@@ -64,14 +66,20 @@ class ListQuery:
             raise InvalidArgument("order must be 1 or -1")
         if not 0 <= self.skip <= MAX_SKIP or not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidArgument(f"skip must be between 0 and {MAX_SKIP} and limit between 1 and {MAX_LIMIT}")
+        self.expression()
         return self
+
+    def expression(self) -> Any:
+        """The computed column's expression, None without one."""
+        return computed.parse_expression(self.compute) if self.compute.strip() else None
 
     @classmethod
     def from_params(cls, params: Any) -> ListQuery:
         """From a page's query string (a Starlette QueryParams); malformed numbers raise InvalidArgument."""
         query = cls(status=[value for value in params.getlist("status") if value],
                     tags=[tag for value in params.getlist("tag") for tag in split_list(value)],
-                    filter=params.get("filter", ""), sort=params.get("sort") or "start_time")
+                    filter=params.get("filter", ""), sort=params.get("sort") or "start_time",
+                    compute=params.get("compute", ""))
         query.challenge = _int(params.get("challenge"), "challenge")
         query.order = _int(params.get("order"), "order", -1)
         query.skip = _int(params.get("skip"), "skip", 0)
@@ -179,12 +187,17 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
     """One page of the experiments table, with the total count and the columns seen on the page."""
     started = time.perf_counter()
     condition = query.mongo_filter(tracker.store, stale_after)
-    documents = tracker.store.find(EXPERIMENTS, condition, projection=dict.fromkeys(ROW_FIELDS, 1),
-                                   sort=query.sort_spec(), skip=query.skip, limit=query.limit)
+    expression = query.expression()
+    fields = dict.fromkeys(ROW_FIELDS, 1) if expression is None else computed.projection(expression, ROW_FIELDS)
+    documents = tracker.store.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
+                                   skip=query.skip, limit=query.limit)
     total = tracker.store.count(EXPERIMENTS, condition)
     now = dt.datetime.now(dt.timezone.utc)
     stale = stale_ids(tracker.store, documents, now, stale_after)
     rows = [row(document, now, document["_id"] in stale) for document in documents]
+    if expression is not None:
+        for item, document in zip(rows, documents):
+            item["computed"] = computed.value(expression, document)
     return {
         "total": total, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
         "rows": jsonable(rows),

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from ..tracker import Tracker
+from .slots import StreamSlots
 
 T = TypeVar("T")
 CACHE_SECONDS = 15.0  # how long filter choices (challenges, tags) may lag behind new experiments
@@ -22,6 +23,7 @@ class Settings:
     token: str | None = None
     stale_after: float = 300.0  # seconds without a heartbeat before a running experiment is marked stale
     alerting: list[str] = field(default_factory=list)  # the labels of what `ui --watch` alerts
+    streams: StreamSlots = field(default_factory=StreamSlots)  # the live-update streams open
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -1,8 +1,9 @@
 // 2-10 experiments side by side: overlaid curves (live for running ones), metrics, environment and config differences.
 import { $, clear, h } from "./dom.js";
-import { experimentLink, getJSON, initialData, poll, query, showError } from "./api.js";
+import { experimentLink, getJSON, initialData, query, showError } from "./api.js";
 import { LineChart, align, colorAt } from "./charts.js";
 import { lowerIsBetter, rawNode, toNumber, valueNode } from "./format.js";
+import { follow, wants } from "./live.js";
 
 initialData();
 const ids = (new URLSearchParams(location.search).get("ids") || "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -184,9 +185,10 @@ async function start() {
   loadAllSeries().catch((error) => showError($("#compare-error"), error));
   if (experiments.some((exp) => exp.status === "running")) {
     $("#live").hidden = false;
-    poll(async () => {
-      const running = experiments.filter((exp) => exp.status === "running");
-      const outcomes = await Promise.all(running.map(fetchEpochs));
+    const running = experiments.filter((exp) => exp.status === "running");
+    follow(`/api/events${query({ ids: running.map((exp) => exp.id).join(",") })}`, async (changes) => {
+      const changed = experiments.filter((exp) => exp.status === "running" && wants(changes, ["epochs", "status"], exp.id));
+      const outcomes = await Promise.all(changed.map(fetchEpochs));
       if (outcomes.some((o) => o.added)) drawCurves();
       if (outcomes.some((o) => o.changed)) {
         renderLegend();
@@ -196,7 +198,7 @@ async function start() {
       const still = experiments.some((exp) => exp.status === "running");
       $("#live").hidden = !still;
       return still;
-    }, 2000);
+    });
   }
 }
 

@@ -1,12 +1,13 @@
 // One experiment: summary, learning curves (live while running), step series, system metrics, console,
 // checkpoints, config, notes, environment.
 import { $, append, clear, h } from "./dom.js";
-import { ApiError, getJSON, initialData, poll, query, sendJSON } from "./api.js";
+import { ApiError, getJSON, initialData, query, sendJSON } from "./api.js";
 import { LineChart, colorAt, groupMetrics } from "./charts.js";
 import { fmtDate, fmtNum, relTime, toNumber, valueNode, valueText } from "./format.js";
 import { configTree } from "./tree.js";
 import { ConsolePanel } from "./console.js";
 import { environmentCard } from "./context.js";
+import { follow, wants } from "./live.js";
 
 const data = initialData();
 const experiment = data.experiment;
@@ -325,13 +326,18 @@ async function fetchEpochs() {
   return result;
 }
 
-async function tick() {
+// What `follow` says changed (null: everything), fetched through the same reads as the page's first view.
+async function update(changes) {
   const wasRunning = currentState.status === "running";
-  const result = await fetchEpochs();
-  if (result.epochs.length) drawEpochCharts();
-  await refreshSeriesList();
-  await Promise.all(Array.from(seriesCharts.keys()).map(tailSeries));
-  await consolePanel.follow();
+  if (wants(changes, ["epochs", "status"])) {
+    const result = await fetchEpochs();
+    if (result.epochs.length) drawEpochCharts();
+  }
+  if (wants(changes, ["series"])) {
+    await refreshSeriesList();
+    await Promise.all(Array.from(seriesCharts.keys()).map(tailSeries));
+  }
+  if (wants(changes, ["console"])) await consolePanel.follow();
   renderHeader(currentState);
   renderSummary(currentState.metrics);
   renderFacts(currentState);
@@ -373,7 +379,7 @@ function start() {
   environmentCard($("#environment"), experiment.env, base);
   if (experiment.status === "running") {
     $("#live").hidden = false;
-    poll(tick, 2000);
+    follow(`${base}/events`, update);
   }
 }
 

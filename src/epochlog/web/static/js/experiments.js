@@ -7,6 +7,7 @@ const data = initialData();
 const SELECTION_KEY = "epochlog.selection";
 const MAX_COMPARE = 10;
 const DEFAULT_METRIC_COLUMNS = 4;
+const COMPUTE_ERROR = "the computed column: "; // how the server begins the computed column's errors
 
 const FIXED = [
   { id: "experiment_name", label: "Name", sort: "experiment_name" },
@@ -35,16 +36,18 @@ function readUrl() {
     limit: Number(params.get("limit")) || 50,
     archived: params.get("archived") === "1" ? "1" : "",
     cols: params.has("cols") ? params.get("cols").split(",").filter(Boolean) : null,
+    compute: params.get("compute") || "",
+    cname: params.get("cname") || "",
   };
 }
 
 function apiParams() {
-  const { challenge, status, tag, filter, sort, order, skip, limit, archived } = state;
-  return { challenge, status, tag, filter, sort, order, skip, limit, archived };
+  const { challenge, status, tag, filter, sort, order, skip, limit, archived, compute } = state;
+  return { challenge, status, tag, filter, sort, order, skip, limit, archived, compute };
 }
 
 function writeUrl(push) {
-  const params = { ...apiParams(), cols: state.cols ? state.cols.join(",") : null };
+  const params = { ...apiParams(), cols: state.cols ? state.cols.join(",") : null, cname: state.compute ? state.cname : null };
   if (params.sort === "start_time") delete params.sort;
   if (params.order === -1) delete params.order;
   if (!params.skip) delete params.skip;
@@ -158,6 +161,11 @@ function renderTable() {
   })));
   for (const col of FIXED) headRow.append(header(col.label, col.sort, { num: col.num }));
   for (const path of extras) headRow.append(header(path, path, { num: true, cls: path.startsWith("metrics.") ? "metric" : "config" }));
+  if (state.compute) {
+    const th = header(state.cname || "computed", null, { num: true, cls: "computed" });
+    th.title = state.compute;
+    headRow.append(th);
+  }
   headRow.append(header("Tags", "tags"));
   thead.append(headRow);
 
@@ -192,6 +200,7 @@ function renderTable() {
       const value = values ? values[rest.join(".")] : undefined;
       tr.append(h("td", { class: "num" }, part === "config" ? rawNode(value) : valueNode(value)));
     }
+    if (state.compute) tr.append(h("td", { class: "num computed" }, valueNode(row.computed)));
     tr.append(h("td", { class: "tags" }, (row.tags || []).map((tag) => h("span", { class: "tag", text: tag }))));
     tbody.append(tr);
   }
@@ -235,15 +244,22 @@ async function load(push) {
     const next = await getJSON(`/api/experiments${query(apiParams())}`);
     if (ticket !== loading) return;
     page = next;
-    showError($("#filter-error"), null);
+    showProblem(null);
   } catch (error) {
     if (ticket !== loading) return;
     if (!(error instanceof ApiError)) throw error;
-    showError($("#filter-error"), error);
+    showProblem(error.message);
     page = { rows: [], total: 0, columns: { metrics: [], config: [] } };
   }
   renderTable();
   renderColumnChooser();
+}
+
+// A bad filter next to the filter box, a bad computed column next to its own.
+function showProblem(message) {
+  const computed = message != null && message.startsWith(COMPUTE_ERROR);
+  showError($("#filter-error"), computed ? null : message);
+  showError($("#compute-error"), computed ? message : null);
 }
 
 function syncForm() {
@@ -251,6 +267,8 @@ function syncForm() {
   $("#f-status").value = state.status;
   $("#f-tags").value = state.tag;
   $("#f-filter").value = state.filter;
+  $("#f-compute").value = state.compute;
+  $("#f-cname").value = state.cname;
   $("#page-size").value = String(state.limit);
   $("#f-archived").checked = state.archived === "1";
 }
@@ -271,7 +289,7 @@ async function loadFacets() {
 
 function exportUrl(format) {
   const ids = Array.from(selection.keys());
-  const params = ids.length ? { ids: ids.join(","), format } : { ...apiParams(), skip: null, limit: null, format };
+  const params = ids.length ? { ids: ids.join(","), format } : { ...apiParams(), skip: null, limit: null, compute: null, format };
   return `/api/experiments/export${query(params)}`;
 }
 
@@ -287,6 +305,8 @@ $("#filters").addEventListener("submit", (event) => {
   state.status = $("#f-status").value;
   state.tag = $("#f-tags").value.trim();
   state.filter = $("#f-filter").value.trim();
+  state.compute = $("#f-compute").value.trim();
+  state.cname = $("#f-cname").value.trim();
   state.archived = $("#f-archived").checked ? "1" : "";
   state.skip = 0;
   load(true);
@@ -295,7 +315,7 @@ for (const select of [$("#f-challenge"), $("#f-status"), $("#f-archived")]) {
   select.addEventListener("change", () => $("#filters").requestSubmit());
 }
 $("#reset").addEventListener("click", () => {
-  Object.assign(state, { challenge: "", status: "", tag: "", filter: "", archived: "", skip: 0 });
+  Object.assign(state, { challenge: "", status: "", tag: "", filter: "", archived: "", compute: "", cname: "", skip: 0 });
   load(true);
 });
 $("#prev").addEventListener("click", () => {
@@ -329,7 +349,7 @@ window.addEventListener("popstate", () => {
 
 syncForm();
 if (data.error) {
-  showError($("#filter-error"), data.error);
+  showProblem(data.error);
   page = { rows: [], total: 0, columns: { metrics: [], config: [] } };
 }
 renderTable();
