@@ -130,6 +130,7 @@ class TrainingRecorder:
         if not self.active:
             return {}
         assert self.run is not None
+        self._lost_sigterm()
         now = time.monotonic()
         spent = {"duration_seconds": now - self._epoch_started} if self._epoch_started is not None else {}
         self._epoch_started = now
@@ -163,6 +164,7 @@ class TrainingRecorder:
         if not self.active:
             return
         assert self.run is not None
+        self._lost_sigterm()
         points = step_values(values)
         if points:
             self.run.log_metrics(points, int(step))
@@ -236,6 +238,12 @@ class TrainingRecorder:
             raise KeyboardInterrupt
         else:
             raise Terminated(signum)
+
+    def _lost_sigterm(self) -> None:
+        """Training goes on after SIGTERM only when its exception was lost: raised while a weakref callback or a
+        `__del__` ran, where Python prints and drops it. Raised again here, at the framework's next event."""
+        if self._signal == signal.SIGTERM:
+            raise Terminated(signal.SIGTERM)
 
     def _on_uncaught(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         previous = self._previous_excepthook or sys.__excepthook__
