@@ -146,3 +146,14 @@ def test_tiny_artifacts_benchmark_compares_the_three_checkpoint_calls() -> None:
         assert label in out
     assert "2 files stored, 2 MB" in out
     assert "overhead of store_file=True:" in out and ("PASS" in out or "MISS" in out)
+
+
+def test_tiny_scale_benchmark_times_every_question(tmp_path: Path) -> None:
+    """bench_scale.py at 300 and 600 experiments: every question answered at both sizes, growth reported."""
+    completed = subprocess.run(
+        [sys.executable, "benchmarks/bench_scale.py", "--sizes", "300,600", "--runs", "1", "--budget-ms", "0",
+         "--db", str(tmp_path / "scale.db")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    table = [line for line in completed.stdout.splitlines() if line.startswith("| ") and " ms |" in line]
+    assert len(table) == 13 and all(line.count(" ms ") == 2 and line.endswith("x |") for line in table)
+    assert "600 experiments, 18,000 epochs" in completed.stdout and "all budgets met" in completed.stdout

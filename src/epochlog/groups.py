@@ -10,15 +10,15 @@ counted in its group's `excluded` and left out of the statistics.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
 
 from .diff import get_path
-from .errors import InvalidArgument
-from .summary_stats import Summary, summarize
+from .errors import InvalidArgument, StoreError
+from .summary_stats import Summary, summarize, summary_from_sums
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,43 @@ class ConfigExcept:
 Grouping = Sequence[str] | ConfigExcept
 
 
+class Members:
+    """The runs of each group of one result: given, or read once by `load` (key -> ids) when first asked for."""
+
+    def __init__(self, known: dict[Any, list[ObjectId]] | None = None,
+                 load: Callable[[], dict[Any, list[ObjectId]]] | None = None) -> None:
+        self._known, self._load = known, load
+
+    def ids(self, key: dict[str, Any]) -> list[ObjectId]:
+        if self._known is None:
+            assert self._load is not None
+            try:
+                self._known = self._load()
+            except StoreError as error:
+                raise StoreError(f"{error} (the runs of groups a store tallied itself are read when first asked "
+                                 "for: ask before closing the tracker)") from error
+        return list(self._known.get(canonical(key), []))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One group as a store computes it itself: how many runs, and of their finite values the count, sum, sum
+    of squares, extremes and best run; `values` when the sums are too imprecise for the spread
+    (`summary_from_sums`)."""
+
+    key: dict[str, Any]
+    runs: int
+    n: int
+    total: float
+    squares: float
+    low: float | None
+    high: float | None
+    best_id: ObjectId | None
+    best_name: Any
+    best_value: float | None
+    values: list[float] | None = None
+
+
 @dataclass(frozen=True)
 class Group:
     """One group: the values its runs share (`key`), the metric's summary over them and its best run."""
@@ -51,7 +88,12 @@ class Group:
     best_id: ObjectId | None
     best_name: Any
     best_value: float | None
-    experiment_ids: list[ObjectId] = field(repr=False)
+    members: Members = field(repr=False, compare=False)
+
+    @property
+    def experiment_ids(self) -> list[ObjectId]:
+        """The ids of the group's runs (read when first asked for, where a store grouped them itself)."""
+        return self.members.ids(self.key)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain document for JSON and CSV: key, n, mean, sd, sem, ci95_low/high, min, max, best, excluded."""
@@ -136,13 +178,51 @@ def group_runs(documents: Iterable[Mapping[str, Any]], by: Grouping, metric: str
     members: dict[Any, tuple[dict[str, Any], list[Mapping[str, Any]]]] = {}
     for document in documents:
         key = by.key_of(document) if isinstance(by, ConfigExcept) else {path: get_path(document, path) for path in by}
-        members.setdefault(_canonical(key), (key, []))[1].append(document)
-    groups = [_group(key, runs, metric, mode) for key, runs in members.values()]
+        members.setdefault(canonical(key), (key, []))[1].append(document)
+    ids = Members({name: [run["_id"] for run in runs if isinstance(run.get("_id"), ObjectId)]
+                   for name, (_, runs) in members.items()})
+    return _ranked([_group(key, runs, metric, mode, ids) for key, runs in members.values()], mode)
+
+
+def groups_of_tallies(tallies: Iterable[Tally], mode: str, members: Members) -> list[Group]:
+    """The groups of a store's own tallies (in order of appearance), best mean first as `group_runs` ranks them;
+    tallies whose keys are equal as `group_runs` compares them (a document's key order) are merged."""
+    merged: dict[Any, Tally] = {}
+    for index, tally in enumerate(tallies):  # stores tell apart all keys but documents of other key orders
+        name = canonical(tally.key) if any(isinstance(value, Mapping) for value in tally.key.values()) else index
+        merged[name] = _merge(merged[name], tally, mode) if name in merged else tally
+    groups = []
+    for tally in merged.values():
+        summary = summarize(tally.values) if tally.values is not None else \
+            summary_from_sums(tally.n, tally.total, tally.squares, tally.low or 0.0, tally.high or 0.0, strict=False)
+        assert summary is not None
+        groups.append(Group(tally.key, summary, tally.runs - tally.n, tally.best_id, tally.best_name,
+                            tally.best_value, members))
+    return _ranked(groups, mode)
+
+
+def _merge(first: Tally, second: Tally, mode: str) -> Tally:
+    values = None if first.values is None and second.values is None else \
+        [*(first.values or []), *(second.values or [])]
+    better = second if first.best_value is None or (second.best_value is not None and (
+        second.best_value < first.best_value if mode == "min" else second.best_value > first.best_value)) else first
+    if values is not None and len(values) != first.n + second.n:  # one gave its values, the other its sums only
+        values = None
+    return Tally(first.key, first.runs + second.runs, first.n + second.n, first.total + second.total,
+                 first.squares + second.squares, _extreme(min, first.low, second.low),
+                 _extreme(max, first.high, second.high), better.best_id, better.best_name, better.best_value, values)
+
+
+def _extreme(pick: Callable[[float, float], float], first: float | None, second: float | None) -> float | None:
+    return second if first is None else first if second is None else pick(first, second)
+
+
+def _ranked(groups: list[Group], mode: str) -> list[Group]:
     sign = 1 if mode == "min" else -1
     return sorted(groups, key=lambda group: (group.summary.mean is None, sign * (group.summary.mean or 0.0)))
 
 
-def _group(key: dict[str, Any], runs: list[Mapping[str, Any]], metric: str, mode: str) -> Group:
+def _group(key: dict[str, Any], runs: list[Mapping[str, Any]], metric: str, mode: str, members: Members) -> Group:
     values: list[float] = []
     best: tuple[float, Mapping[str, Any]] | None = None
     for run in runs:
@@ -152,10 +232,9 @@ def _group(key: dict[str, Any], runs: list[Mapping[str, Any]], metric: str, mode
         values.append(float(value))
         if best is None or (value < best[0] if mode == "min" else value > best[0]):
             best = (float(value), run)
-    ids = [run["_id"] for run in runs if isinstance(run.get("_id"), ObjectId)]
     best_run = best[1] if best else {}
     return Group(key, summarize(values), len(runs) - len(values), best_run.get("_id"), best_run.get("experiment_name"),
-                 best[0] if best else None, ids)
+                 best[0] if best else None, members)
 
 
 def _without(config: Any, paths: list[list[str]]) -> Any:
@@ -170,7 +249,7 @@ def _without(config: Any, paths: list[list[str]]) -> Any:
     return kept
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
     """A hashable stand-in for a group key: equal for values `$group` would put together (see module doc)."""
     if isinstance(value, bool) or value is None:
         return ("bool", value) if isinstance(value, bool) else ("null",)
@@ -179,9 +258,9 @@ def _canonical(value: Any) -> Any:
             return ("nan",)
         return ("number", value)  # 1 == 1.0 and hash alike
     if isinstance(value, Mapping):
-        return ("document", tuple(sorted((str(k), _canonical(v)) for k, v in value.items())))
+        return ("document", tuple(sorted((str(k), canonical(v)) for k, v in value.items())))
     if isinstance(value, (list, tuple)):
-        return ("array", tuple(_canonical(item) for item in value))
+        return ("array", tuple(canonical(item) for item in value))
     try:
         hash(value)
     except TypeError:

@@ -33,12 +33,39 @@ def summarize(values: Sequence[float]) -> Summary:
     if not n:
         return Summary(0, None, None, None, None, None, None)
     mean = math.fsum(values) / n
+    squares = math.fsum((value - mean) ** 2 for value in values)
+    return _summary(n, mean, squares, min(values), max(values))
+
+
+def summary_from_sums(n: int, total: float, squares: float, low: float, high: float, *,
+                      strict: bool = True) -> Summary | None:
+    """The summary of `n` finite values from their sum, sum of squares and extremes (as SQL aggregates give
+    them). When the sums lost too many digits to give the spread (values far from zero, close together): None if
+    `strict` (the values themselves are needed), else the spread as well as the sums give it."""
+    if n < 1:
+        return Summary(0, None, None, None, None, None, None)
+    if strict and not sums_precise(n, total, squares, low, high):
+        return None
+    return _summary(n, total / n, max(squares - total * total / n, 0.0) if low != high else 0.0, low, high)
+
+
+def sums_precise(n: int, total: float, squares: float, low: float, high: float) -> bool:
+    """Whether the sums of `n` values give their spread to about six digits (see `summary_from_sums`)."""
+    return n < 2 or low == high or squares - total * total / n > squares * _PRECISE_SHARE
+
+
+#: Below this share of the sum of squares, the sum of squared deviations computed from sums has under
+#: about six exact digits (of a double's sixteen).
+_PRECISE_SHARE = 1e-10
+
+
+def _summary(n: int, mean: float, deviations: float, low: float, high: float) -> Summary:
     if n == 1:
-        return Summary(1, mean, None, None, None, values[0], values[0])
-    sd = math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (n - 1))
+        return Summary(1, mean, None, None, None, low, high)
+    sd = math.sqrt(deviations / (n - 1))
     sem = sd / math.sqrt(n)
     half = t_quantile((1 + CONFIDENCE) / 2, n - 1) * sem
-    return Summary(n, mean, sd, sem, (mean - half, mean + half), min(values), max(values))
+    return Summary(n, mean, sd, sem, (mean - half, mean + half), low, high)
 
 
 @functools.lru_cache(maxsize=1024)

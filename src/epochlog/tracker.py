@@ -31,6 +31,7 @@ from .objective import Objective, Progress
 from .schema import BLOBS, CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
 from .series_buffer import SeriesBuffer
 from .store import Store, open_store
+from .store.index_keys import IndexInfo, index_spec
 from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
 from .types import Document, Filter, IdLike, Projection, SortSpec
 
@@ -296,13 +297,16 @@ class Tracker:
         """Runs grouped by the `by` paths (or `ConfigExcept(...)`: the same config over seeds or folds), with per
         group n, mean, sd, sem, 95% CI, min, max and best run of `metric`; best mean first (see `groups`).
         `status`, `challenge`, `filter` and `archived` choose the runs as `get_best_models` does."""
-        from .groups import check_grouping, group_runs, projection
+        from .groups import ConfigExcept, check_grouping, group_runs, groups_of_tallies, projection
 
         by = check_grouping(by, metric, mode)
         conditions = _selection(status, challenge, filter, archived)
-        documents = self.store.find(EXPERIMENTS, {"$and": conditions} if conditions else None,
-                                    projection=projection(by, metric))
-        return group_runs(documents, by, metric, mode)
+        chosen = {"$and": conditions} if conditions else None
+        if not isinstance(by, ConfigExcept):
+            tallied = self.store.group_tallies(EXPERIMENTS, chosen, by, metric, mode)
+            if tallied is not None:
+                return groups_of_tallies(tallied[0], mode, tallied[1])
+        return group_runs(self.store.find(EXPERIMENTS, chosen, projection=projection(by, metric)), by, metric, mode)
 
     def group_curve(self, experiment_ids: Iterable[IdLike], metric: str) -> GroupCurve:
         """The learning curve of the epoch metric `metric` over these runs (a group's): per epoch the mean,
@@ -331,6 +335,19 @@ class Tracker:
         (`$where`, `$function`, `$accumulator`) and writing stages (`$out`, `$merge`) are refused everywhere
         with a QueryError, as is, on the embedded store, anything outside the supported subset."""
         return self.store.aggregate(collection, pipeline)
+
+    def create_index(self, *keys: str | tuple[str, int], collection: str = EXPERIMENTS) -> str:
+        """Index the fields a leaderboard ranks by, a search filters on or `group_stats` groups by, on every
+        backend (`"path"`, `"path:-1"` or `(path, -1)`); returns its name. Recipes: docs/QUERY.md, "Indexes"."""
+        return self.store.create_index(collection, index_spec(collection, keys))
+
+    def list_indexes(self, collection: str = EXPERIMENTS) -> list[IndexInfo]:
+        """The indexes of a collection, epochlog's own first."""
+        return self.store.list_indexes(collection)
+
+    def drop_index(self, name: str, collection: str = EXPERIMENTS) -> None:
+        """Drop an index `create_index` made (NotFound if there is none of that name; epochlog's own stay)."""
+        self.store.drop_index(collection, name)
 
     def count_experiments(self, query: Filter | None = None) -> int:
         """How many experiments match a MongoDB filter."""

@@ -16,6 +16,8 @@ from bson import ObjectId
 from epochlog import InvalidArgument, InvalidDocument, StoreUnavailable, Tracker
 from epochlog.store import journal as journal_module
 from epochlog.store.base import Store, Write
+from epochlog.store.index_keys import IndexInfo
+from epochlog.types import IndexSpec
 from epochlog.store.journal import JournaledStore, JournalFile, backoff_delay, journal_directory, sync, target_key
 from epochlog.store.sqlite import SQLiteStore
 
@@ -50,8 +52,8 @@ class FaultyStore(Store):
             raise StoreUnavailable("faulty.invalid:27017: connection refused")
         return self.real.find(collection, filter, **options)
 
-    def count(self, collection: str, filter: Any = None) -> int:
-        return self.real.count(collection, filter)
+    def count(self, collection: str, filter: Any = None, *, limit: int = 0) -> int:
+        return self.real.count(collection, filter, limit=limit)
 
     def read_series(self, experiment_id: ObjectId, name: str) -> Any:
         return self.real.read_series(experiment_id, name)
@@ -61,6 +63,15 @@ class FaultyStore(Store):
 
     def ensure_indexes(self) -> None:
         self.real.ensure_indexes()
+
+    def create_index(self, collection: str, spec: IndexSpec) -> str:
+        return self.real.create_index(collection, spec)
+
+    def list_indexes(self, collection: str) -> list[IndexInfo]:
+        return self.real.list_indexes(collection)
+
+    def drop_index(self, collection: str, name: str) -> None:
+        self.real.drop_index(collection, name)
 
     def close(self) -> None:
         pass  # the test reads the real store afterwards

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from epochlog import Tracker
-from epochlog.web import create_app
+from epochlog.web import create_app, listing
 
 from .conftest import Demo
 
@@ -346,3 +346,13 @@ def test_an_empty_store_answers_everywhere(tracker: Tracker) -> None:
             assert client.get(path).status_code == 200, path
         assert client.get("/api/leaderboard").json()["boards"] == [
             {"challenge": None, "completed": 0, "considered": 0, "ranked": 0, "rows": []}]
+
+
+def test_a_big_store_counts_its_page_up_to_a_limit(client: TestClient, demo: Demo,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past COUNT_LIMIT matches (and the page), the total is a lower bound the page shows as "N+"."""
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 3)
+    capped = client.get("/api/experiments", params={"limit": 5}).json()
+    assert (capped["total"], capped["total_exact"], len(capped["rows"])) == (6, False, 5)
+    last = client.get("/api/experiments", params={"limit": 5, "skip": 20}).json()
+    assert (last["total"], last["total_exact"]) == (len(demo.ids), True)

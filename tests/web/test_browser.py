@@ -8,7 +8,7 @@ import pytest
 
 from epochlog import Tracker
 from epochlog.store.sqlite import SQLiteStore
-from epochlog.web import create_app
+from epochlog.web import create_app, listing
 
 from .conftest import TOKEN, Demo, LiveServer
 
@@ -32,6 +32,15 @@ def canvases_drawn(page: Any, selector: str) -> bool:
         }
         return coloured > 50;
     })""")
+
+
+def test_a_count_past_its_limit_reads_as_a_lower_bound(page: Any, live_server: LiveServer,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 3)
+    page.goto(live_server.url + "/?limit=10")
+    page.wait_for_selector("#experiments tbody tr", timeout=WAIT)
+    assert page.inner_text("#summary-line").startswith("11+ experiments")
+    assert page.inner_text("#range") == "1–10 of 11+" and page.is_enabled("#next")
 
 
 def test_experiments_page_sorts_filters_and_leads_to_compare(page: Any, live_server: LiveServer, demo: Demo) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admin, archive, artifacts, browse, doctor, export, groups, imports, logs, migrate, push, subjects, sync, ui, watch  # noqa: F401  (registers the commands)
+from . import admin, archive, artifacts, browse, doctor, export, groups, imports, indexes, logs, migrate, push, subjects, sync, ui, watch  # noqa: F401  (registers the commands)
 from .app import app
 
 

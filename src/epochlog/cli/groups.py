@@ -51,13 +51,13 @@ def groups(
         found = tracker.group_stats(grouping, field, "max" if maximize else "min", challenge=challenge,
                                     filter=build_filter(query=query) or None, status=statuses,
                                     archived=archived)
+        rows = [group.to_dict() for group in found] if fmt is not None else []  # ids are read from the store
     if fmt is None:
         if output is not None:
             raise typer.BadParameter("a table goes to the terminal; use --format csv or json with -o",
                                      param_hint="--output")
         print_groups(found, grouping, field)
         return
-    rows = [group.to_dict() for group in found]
     if fmt is Format.csv:  # one cell of space-separated ids rather than a JSON array
         rows = [{**row, "experiment_ids": " ".join(map(str, row["experiment_ids"]))} for row in rows]
     count = write_documents(rows, fmt, output)

@@ -15,8 +15,10 @@ from typing import Any, Union
 import numpy as np
 from bson import ObjectId
 
+from ..groups import Members, Tally
 from ..schema import SERIES
-from ..types import Document, Filter, Projection, SortSpec
+from ..types import Document, Filter, IndexSpec, Projection, SortSpec
+from .index_keys import IndexInfo
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,8 @@ class Store(ABC):
         """Documents matching a MongoDB filter, in MongoDB's sort order; `limit=0` means no limit."""
 
     @abstractmethod
-    def count(self, collection: str, filter: Filter | None = None) -> int:
-        """How many documents match `filter`."""
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int:
+        """How many documents match `filter`, counting at most `limit` of them (0: all)."""
 
     def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
         """The result documents of a MongoDB aggregation pipeline. By default run with MongoDB's semantics in
@@ -118,6 +120,13 @@ class Store(ABC):
         from ..query.aggregate import run_pipeline
 
         return run_pipeline(self, collection, pipeline)
+
+    def group_tallies(self, collection: str, filter: Filter | None, paths: Sequence[str], metric: str,
+                      mode: str) -> tuple[list[Tally], Members] | None:
+        """The groups of `collection`'s documents matching `filter` by the values at `paths`, each with its tally
+        of `metric` (see `groups.Tally`; the best run by `mode`), where the store can compute them itself;
+        None where the caller is to group the documents (the default)."""
+        return None
 
     @abstractmethod
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
@@ -130,6 +139,18 @@ class Store(ABC):
     @abstractmethod
     def ensure_indexes(self) -> None:
         """Create the indexes in `schema.INDEXES` if they are missing (idempotent)."""
+
+    @abstractmethod
+    def create_index(self, collection: str, spec: IndexSpec) -> str:
+        """Create a user's index (keys checked by `index_keys.index_spec`) if it is missing; its name."""
+
+    @abstractmethod
+    def list_indexes(self, collection: str) -> list[IndexInfo]:
+        """The indexes of `collection`, epochlog's own first."""
+
+    @abstractmethod
+    def drop_index(self, collection: str, name: str) -> None:
+        """Drop a user's index: NotFound if there is none of that name, InvalidArgument for epochlog's own."""
 
     def series_bucket_ids(self, experiment_ids: Sequence[ObjectId] | None = None, *,
                           since: ObjectId | None = None) -> list[tuple[ObjectId, ObjectId]]:

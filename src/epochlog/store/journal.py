@@ -38,9 +38,11 @@ from typing import IO, Any, TypeVar
 from bson import ObjectId
 
 from ..errors import EpochlogError, InvalidArgument, StoreUnavailable
-from ..types import Document, Filter, Projection, SortSpec
+from ..groups import Members, Tally
+from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import journal_codec
 from .base import AppendSeries, MetricSeries, Store, Write
+from .index_keys import IndexInfo
 
 log = logging.getLogger("epochlog.journal")
 T = TypeVar("T")
@@ -233,13 +235,18 @@ class JournaledStore(Store):
         self.flush(self.read_wait)
         return self.inner.find(collection, filter, projection=projection, sort=sort, skip=skip, limit=limit)
 
-    def count(self, collection: str, filter: Filter | None = None) -> int:
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int:
         self.flush(self.read_wait)
-        return self.inner.count(collection, filter)
+        return self.inner.count(collection, filter, limit=limit)
 
     def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
         self.flush(self.read_wait)
         return self.inner.aggregate(collection, pipeline)
+
+    def group_tallies(self, collection: str, filter: Filter | None, paths: Sequence[str], metric: str,
+                      mode: str) -> tuple[list[Tally], Members] | None:
+        self.flush(self.read_wait)
+        return self.inner.group_tallies(collection, filter, paths, metric, mode)
 
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
         self.flush(self.read_wait)
@@ -260,6 +267,18 @@ class JournaledStore(Store):
 
     def ensure_indexes(self) -> None:
         self.inner.ensure_indexes()
+
+    def create_index(self, collection: str, spec: IndexSpec) -> str:
+        self.flush(self.read_wait)
+        return self.inner.create_index(collection, spec)
+
+    def list_indexes(self, collection: str) -> list[IndexInfo]:
+        self.flush(self.read_wait)
+        return self.inner.list_indexes(collection)
+
+    def drop_index(self, collection: str, name: str) -> None:
+        self.flush(self.read_wait)
+        self.inner.drop_index(collection, name)
 
     @property
     def index_problems(self) -> dict[str, str]:

@@ -21,7 +21,8 @@ from pymongo import DeleteMany, InsertOne, ReplaceOne, UpdateMany
 from pymongo.uri_parser import parse_uri
 
 from .. import schema
-from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable, Unauthorized
+from ..errors import (Conflict, InvalidArgument, InvalidDocument, NotFound, QueryError, StoreError, StoreUnavailable,
+                      Unauthorized)
 from ..query.aggregate import check_pipeline, run_pipeline
 from ..query.evaluate import matching
 from ..query.expr_filter import find_with_expr, has_expr, split_filter
@@ -30,6 +31,7 @@ from ..query.projection import compile_projection
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import portable
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
+from .index_keys import IndexInfo, builtin, check_collection, is_builtin
 from .portable_filter import portable_filter
 
 DEFAULT_DATABASE = "eeg2025"
@@ -163,6 +165,37 @@ class MongoStore(Store):
         self._prepare()
         with self._ready_lock, _translated():
             self._create_indexes()
+
+    def create_index(self, collection: str, spec: IndexSpec) -> str:
+        check_collection(collection)
+        self._prepare_writes()  # epochlog's own first: a user's index on the same keys is then theirs
+        existing = {tuple(info.keys): info.name for info in self.list_indexes(collection)}
+        if spec.keys in existing:
+            return existing[spec.keys]
+        with _translated():
+            return str(self._db[collection].create_index(list(spec.keys), name=spec.name))
+
+    def list_indexes(self, collection: str) -> list[IndexInfo]:
+        check_collection(collection)
+        self._prepare()
+        own = {spec.keys for spec in builtin(collection)}
+        with _translated():
+            found = list(self._db[collection].list_indexes())
+        indexes = []
+        for index in found:
+            keys = tuple((str(key), int(direction)) for key, direction in index["key"].items())
+            indexes.append(IndexInfo(str(index["name"]), keys, bool(index.get("unique")),
+                                     builtin=index["name"] == "_id_" or keys in own))
+        return sorted(indexes, key=lambda info: not info.builtin)
+
+    def drop_index(self, collection: str, name: str) -> None:
+        check_collection(collection)
+        if is_builtin(collection, name):
+            raise InvalidArgument(f"{collection} index {name!r} is one of epochlog's own: it cannot be dropped")
+        if name not in {info.name for info in self.list_indexes(collection) if not info.builtin}:
+            raise NotFound(f"{collection} has no index named {name!r} (see `epochlog index ls`)")
+        with _translated():
+            self._db[collection].drop_index(name)
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -355,14 +388,18 @@ class MongoStore(Store):
         documents = [documents[index] for index in matching(node, documents)][skip:]
         return documents[:limit] if limit else documents
 
-    def count(self, collection: str, filter: Filter | None = None) -> int:
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int:
         self._prepare()
+        if limit < 0:
+            raise QueryError("limit must not be negative")
         if self.portable and has_expr(filter):
-            return len(self.find(collection, filter))
+            return len(self.find(collection, filter, limit=limit))
         node = parse_filter(split_filter(filter, supported=False)[0])
         if self.portable and not portable_filter(node)[1]:
-            return len(self._portable_find(collection, node, None, [("_id", 1)], 0, 0))
+            return len(self._portable_find(collection, node, None, [("_id", 1)], 0, limit))
         with _translated():
+            if limit:
+                return int(self._db[collection].count_documents(self._filter(filter), limit=limit))
             return int(self._db[collection].count_documents(self._filter(filter)))
 
     def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:

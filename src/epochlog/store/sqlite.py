@@ -19,20 +19,23 @@ import numpy as np
 from bson import ObjectId
 
 from .. import schema
+from ..groups import Members, Tally
 from ..documents import array_paths, check_size, check_typed_fields
-from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
+from ..errors import Conflict, InvalidArgument, InvalidDocument, NotFound, QueryError, StoreError, StoreUnavailable
 from ..object_ids import object_id
 from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
 from ..query.expr_filter import find_with_expr, has_expr
 from ..query.sql import scalar_ref, sort_rank, sort_value
-from ..types import Document, Filter, Projection, SortSpec
+from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
+from .index_keys import IndexInfo, builtin, check_collection, is_builtin
+from .sqlite_groups import GroupQuery
 from .updates import apply_update
 
 #: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table.
-#: 4: the console and alerts tables. 5: the transfers table
-SCHEMA_VERSION = 5
+#: 4: the console and alerts tables. 5: the transfers table. 6: the user_indexes table
+SCHEMA_VERSION = 6
 T = TypeVar("T")
 _ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
 _MAX_PLANS = 256
@@ -95,7 +98,7 @@ class SQLiteStore(Store):
                 version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
                 if version == 1:
                     self._upgrade_from_1()
-                else:  # 0 (new), or 2 to 4, which lack only collections added since: create what is missing
+                else:  # 0 (new), or 2 to 5, which lack only tables added since: create what is missing
                     self._create_tables()
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 db.execute("COMMIT")
@@ -114,6 +117,9 @@ class SQLiteStore(Store):
             steps BLOB NOT NULL, "values" BLOB NOT NULL)""")
         db.execute("""CREATE TABLE IF NOT EXISTS array_paths (
             collection TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (collection, path)) WITHOUT ROWID""")
+        db.execute("""CREATE TABLE IF NOT EXISTS user_indexes (
+            collection TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL, PRIMARY KEY (collection, name))
+            WITHOUT ROWID""")
         self._create_indexes()
 
     def _upgrade_from_1(self) -> None:
@@ -146,9 +152,7 @@ class SQLiteStore(Store):
                 if collection == schema.SERIES:
                     columns = ", ".join(field for field, _ in spec.keys)
                 else:
-                    columns = ", ".join(column + (" DESC" if direction < 0 else "")
-                                        for field, direction in spec.keys
-                                        for column in index_columns(collection, field))
+                    columns = _index_sql(collection, spec)
                 unique = "UNIQUE " if spec.unique else ""
                 name = f"{collection}__{spec.name}".replace(".", "_").replace("-", "m")
                 self._db.execute(f"CREATE {unique}INDEX IF NOT EXISTS {name} ON {collection} ({columns})")
@@ -156,6 +160,45 @@ class SQLiteStore(Store):
     def ensure_indexes(self) -> None:
         with self._lock:
             self._retrying(self._create_indexes)
+
+    def create_index(self, collection: str, spec: IndexSpec) -> str:
+        check_collection(collection)
+        if any(own.keys == spec.keys for own in builtin(collection)):
+            return spec.name
+        columns = _index_sql(collection, spec)  # refuses paths SQLite cannot index before anything is written
+
+        def create(db: sqlite3.Connection) -> None:
+            db.execute(f"CREATE INDEX IF NOT EXISTS {_user_index(collection, spec.name)} ON {collection} ({columns})")
+            db.execute("INSERT OR REPLACE INTO user_indexes VALUES (?, ?, ?)",
+                       (collection, spec.name, json_codec.dumps([list(key) for key in spec.keys])))
+        with self._lock:
+            self._check_open()
+            self._retrying(self._transaction, [create], set())
+        return spec.name
+
+    def list_indexes(self, collection: str) -> list[IndexInfo]:
+        check_collection(collection)
+        own = [IndexInfo(spec.name, spec.keys, spec.unique, builtin=True) for spec in builtin(collection)
+               if (collection, spec.name) not in _NOT_EMBEDDED]
+        rows = self._read("SELECT name, keys FROM user_indexes WHERE collection = ? ORDER BY name", [collection])
+        return own + [IndexInfo(name, tuple((path, direction) for path, direction in json_codec.loads(keys)))
+                      for name, keys in rows]
+
+    def drop_index(self, collection: str, name: str) -> None:
+        check_collection(collection)
+        if is_builtin(collection, name):
+            raise InvalidArgument(f"{collection} index {name!r} is one of epochlog's own: it cannot be dropped")
+        found: list[bool] = []
+
+        def drop(db: sqlite3.Connection) -> None:
+            found.append(db.execute("DELETE FROM user_indexes WHERE collection = ? AND name = ?",
+                                    (collection, name)).rowcount > 0)
+            db.execute(f"DROP INDEX IF EXISTS {_user_index(collection, name)}")
+        with self._lock:
+            self._check_open()
+            self._retrying(self._transaction, [drop], set())
+        if not found[0]:
+            raise NotFound(f"{collection} has no index named {name!r} (see `epochlog index ls`)")
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -271,16 +314,52 @@ class SQLiteStore(Store):
             documents.append(project(document) if project else document)
         return documents
 
-    def count(self, collection: str, filter: Filter | None = None) -> int:
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int:
         table = _table(collection)
+        if limit < 0:
+            raise QueryError("limit must not be negative")
         if has_expr(filter):
-            return len(self.find(collection, filter))
+            return len(self.find(collection, filter, limit=limit))
 
         def compile(arrays: frozenset[str]) -> tuple[str, tuple[Any, ...]]:
             where, params = compile_filter(filter, schema.TYPED_FIELDS.get(table, {}), arrays)
+            if limit:
+                return f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {int(limit)})", tuple(params)
             return f"SELECT count(*) FROM {table} WHERE {where}", tuple(params)
 
-        return int(self._query(table, ("count", filter), compile)[0][0])
+        return int(self._query(table, ("count", filter, limit), compile)[0][0])
+
+    def group_tallies(self, collection: str, filter: Filter | None, paths: Sequence[str], metric: str,
+                      mode: str) -> tuple[list[Tally], Members] | None:
+        table = _table(collection)
+        if table != schema.EXPERIMENTS or has_expr(filter):
+            return None
+        index = self._index_holding(table, [*paths, metric])
+
+        def run(db: sqlite3.Connection, arrays: tuple[str, ...]) -> tuple[list[Tally], Members] | None:
+            where, params = compile_filter(filter, schema.TYPED_FIELDS[table], frozenset(arrays))
+            for chosen in dict.fromkeys([index, None]):
+                query = GroupQuery(table, paths, metric, mode, frozenset(arrays), chosen)
+                if not query.usable:
+                    return None
+                try:
+                    tallies = query.tallies(db, where, params)
+                except sqlite3.OperationalError as error:  # the index cannot serve this filter after all
+                    if chosen is None or "no query solution" not in str(error):
+                        raise
+                    continue
+                return None if tallies is None else (tallies, Members(load=query.member_loader(
+                    self._read, where, params)))
+            return None
+
+        return self._in_snapshot(table, run)
+
+    def _index_holding(self, table: str, paths: list[str]) -> str | None:
+        """The user's index on `table` with the fewest keys that holds all of `paths`, if there is one."""
+        holding = [(len(keys), name) for name, keys in
+                   ((info.name, {path for path, _ in info.keys}) for info in self.list_indexes(table)
+                    if not info.builtin) if keys >= set(paths)]
+        return _user_index(table, min(holding)[1]) if holding else None
 
     def read_series(self, experiment_id: ObjectId, name: str) -> MetricSeries:
         rows = self._read('SELECT steps, "values" FROM series WHERE experiment_id=? AND name=? '
@@ -333,13 +412,20 @@ class SQLiteStore(Store):
         """Rows of the query `compile` builds, knowing the table's array paths as of the same snapshot.
         Compiled queries are remembered by `question` (which must determine the SQL) and array paths."""
 
-        def run() -> list[Any]:
+        def run(db: sqlite3.Connection, arrays: tuple[str, ...]) -> list[Any]:
+            sql, params = self._plan((table, question, arrays), lambda: compile(frozenset(arrays)))
+            return db.execute(sql, params).fetchall()
+
+        return self._in_snapshot(table, run)
+
+    def _in_snapshot(self, table: str, action: Callable[[sqlite3.Connection, tuple[str, ...]], T]) -> T:
+        """`action(connection, array paths of table)` in one read transaction, so that all it reads is of one
+        snapshot."""
+        def run() -> T:
             db = self._db
             db.execute("BEGIN")
             try:
-                arrays = tuple(row[0] for row in db.execute(_ARRAY_PATHS_SQL, (table,)))
-                sql, params = self._plan((table, question, arrays), lambda: compile(frozenset(arrays)))
-                return db.execute(sql, params).fetchall()
+                return action(db, tuple(row[0] for row in db.execute(_ARRAY_PATHS_SQL, (table,))))
             finally:
                 if db.in_transaction:
                     db.execute("COMMIT")
@@ -392,6 +478,16 @@ class SQLiteStore(Store):
                 delay = min(delay * 2, 0.1)
             except sqlite3.DatabaseError as error:
                 raise StoreError(f"{self.path}: {error}") from error
+
+
+def _index_sql(collection: str, spec: IndexSpec) -> str:
+    return ", ".join(column + (" DESC" if direction < 0 else "")
+                     for field, direction in spec.keys for column in index_columns(collection, field))
+
+
+def _user_index(collection: str, name: str) -> str:
+    """A user's index as SQLite names it: quoted, so that any MongoDB index name is spelled exactly."""
+    return '"' + f"{collection}:{name}".replace('"', '""') + '"'
 
 
 def _table_sql(collection: str, name: str) -> str:

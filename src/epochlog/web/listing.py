@@ -38,6 +38,9 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 MAX_SKIP = 1_000_000_000
 MAX_FILTER_DEPTH = 100  # MongoDB's own nesting limit
 FACET_SAMPLE = 1000  # how many recent experiments the filter choices are drawn from
+#: A page counts the matching experiments up to this many (or just past the page), then says "10,000+": a count
+#: reads every match, and a page must not wait for 100,000 of them
+COUNT_LIMIT = 10_000
 EXPORT_LIMIT = 50_000
 _JSON_OPTIONS = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
 
@@ -191,7 +194,8 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
     fields = dict.fromkeys(ROW_FIELDS, 1) if expression is None else computed.projection(expression, ROW_FIELDS)
     documents = tracker.store.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
                                    skip=query.skip, limit=query.limit)
-    total = tracker.store.count(EXPERIMENTS, condition)
+    counted = max(COUNT_LIMIT, query.skip + query.limit + 1)
+    total = tracker.store.count(EXPERIMENTS, condition, limit=counted)
     now = dt.datetime.now(dt.timezone.utc)
     stale = stale_ids(tracker.store, documents, now, stale_after)
     rows = [row(document, now, document["_id"] in stale) for document in documents]
@@ -199,7 +203,7 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
         for item, document in zip(rows, documents):
             item["computed"] = computed.value(expression, document)
     return {
-        "total": total, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
+        "total": total, "total_exact": total < counted, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
         "rows": jsonable(rows),
         "columns": {part: sorted({key for item in rows for key in item[part]}) for part in ("metrics", "config")},
         "server_ms": round((time.perf_counter() - started) * 1000, 2),

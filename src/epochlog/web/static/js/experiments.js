@@ -206,12 +206,13 @@ function renderTable() {
   }
   $("#empty").hidden = rows.length > 0;
   const total = page ? page.total : 0;
+  const shown = total.toLocaleString("en-US") + (page && page.total_exact === false ? "+" : "");
   const first = total ? state.skip + 1 : 0;
   const last = Math.min(state.skip + rows.length, total);
-  $("#range").textContent = `${first.toLocaleString("en-US")}–${last.toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`;
+  $("#range").textContent = `${first.toLocaleString("en-US")}–${last.toLocaleString("en-US")} of ${shown}`;
   $("#prev").disabled = state.skip <= 0;
   $("#next").disabled = state.skip + state.limit >= total;
-  $("#summary-line").textContent = `${total.toLocaleString("en-US")} experiment${total === 1 ? "" : "s"}${hasFilters() ? " match the filters" : ""}`;
+  $("#summary-line").textContent = `${shown} experiment${total === 1 ? "" : "s"}${hasFilters() ? " match the filters" : ""}`;
   renderSelection();
 }
 
