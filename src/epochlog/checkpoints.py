@@ -90,16 +90,30 @@ def _signature(file: Any) -> tuple[Any, ...] | None:
     path, checksum = file["path"], str(file["checksum"])
     try:
         if not os.path.isdir(path):
-            return (path, checksum, (("", _stat(os.stat(path))),))
+            return (path, checksum, (("", signature(path)),))
         root = Path(path)
-        return (path, checksum, tuple(sorted((item.relative_to(root).as_posix(), _stat(item.stat()))
+        return (path, checksum, tuple(sorted((item.relative_to(root).as_posix(), signature(item))
                                              for item in root.rglob("*") if item.is_file())))
     except (OSError, ValueError):
         return None
 
 
-def _stat(info: os.stat_result) -> tuple[int, int, int, int, int]:
+#: (device, inode, size, mtime, ctime) of a file
+Signature = tuple[int, int, int, int, int]
+
+
+def signature(file: int | str | os.PathLike[str]) -> Signature:
+    """What changes whenever a file's content does: device, inode, size, mtime and ctime (which no user sets)."""
+    info = os.fstat(file) if isinstance(file, int) else os.stat(file)
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def file_signature(path: str) -> Signature | None:
+    """The signature of a regular file, None for anything else or a path that cannot be examined."""
+    try:
+        return signature(path) if os.path.isfile(path) else None
+    except OSError:
+        return None
 
 
 def _file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:

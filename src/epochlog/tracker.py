@@ -16,8 +16,7 @@ import numpy as np
 from bson import ObjectId
 
 from .artifacts import ArtifactSpec, CheckpointCopies, Collection, carry, open_artifacts
-from .artifacts.stores import Signature, signature
-from .checkpoints import CheckpointState, VerifiedFiles, file_facts, verify_file
+from .checkpoints import CheckpointState, VerifiedFiles, file_facts, file_signature, verify_file
 from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
 from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
 from .diff import differing_keys, get_path
@@ -181,7 +180,7 @@ class Tracker:
         hashed = None
         if "path" in file_info:
             file_info["path"] = os.fspath(file_info["path"])
-            hashed = _hashed_signature(file_info["path"]) if store_file else None
+            hashed = file_signature(file_info["path"]) if store_file else None  # taken before it is hashed
             facts = file_facts(file_info["path"])
             if facts is not None:
                 file_info.update(facts)
@@ -754,14 +753,6 @@ class MongoExperimentTracker(Tracker):
                  uri: str | None = None, **kwargs: Any) -> None:
         target = uri or connection_string or os.environ.get("MONGO_URI") or "mongodb://localhost:27017/"
         super().__init__(target, database=database, **kwargs)
-
-
-def _hashed_signature(path: str) -> Signature | None:
-    """A file's signature taken before it is hashed (the copy need not hash it again while it matches)."""
-    try:
-        return signature(path) if os.path.isfile(path) else None
-    except OSError:
-        return None
 
 
 def get_tracker(uri: str | os.PathLike[str] | None = None, **kwargs: Any) -> Tracker:

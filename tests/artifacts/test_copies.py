@@ -12,7 +12,7 @@ from bson import ObjectId
 
 from epochlog import Tracker
 from epochlog.artifacts import ArtifactError, DirectoryArtifacts, GridFSArtifacts
-from epochlog.artifacts.stores import signature
+from epochlog.checkpoints import signature
 from epochlog.errors import InvalidArgument, NotFound
 from epochlog.schema import CHECKPOINTS
 

@@ -18,7 +18,8 @@ from ..errors import InvalidArgument, NotFound
 from ..schema import CHECKPOINTS, EXPERIMENTS
 from ..store.base import Store, Update, Write
 from ..types import Document
-from .stores import ArtifactStore, Signature
+from ..checkpoints import Signature
+from .stores import ArtifactStore
 from .uploads import Uploader, manifest_files, queue_directory
 
 UPLOAD_WAIT = 60.0  # seconds a closing tracker waits for its copies to be made (what is left stays queued)

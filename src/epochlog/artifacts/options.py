@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Union
 
 from ..errors import InvalidArgument
+from ..store import is_mongodb_uri
 from ..store.base import Store
 from .stores import ArtifactStore, DirectoryArtifacts, GridFSArtifacts
 
@@ -33,7 +34,7 @@ def open_artifacts(spec: ArtifactSpec, store: Store) -> ArtifactStore | None:
     if isinstance(spec, ArtifactStore):
         return spec
     inner = getattr(store, "inner", store)  # the journal's MongoDB
-    mongo = store.uri.startswith(("mongodb://", "mongodb+srv://"))
+    mongo = is_mongodb_uri(store.uri)
     if spec is True or spec == "gridfs":
         if mongo:
             return GridFSArtifacts(store.uri, getattr(inner, "database_name"))

@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..checkpoints import Signature, signature
 from ..errors import EpochlogError, NotFound, StoreUnavailable
 
 CHUNK = 1 << 20
 BUCKET = "artifacts"
-Signature = tuple[int, int, int, int, int]
 LEFTOVER_SECONDS = 3600.0  # a partial copy this old belongs to no copy under way
 
 
@@ -253,12 +253,6 @@ def _reachable(label: str) -> Iterator[None]:
         raise StoreUnavailable(f"{label} cannot be reached: {type(error).__name__}") from None
 
 
-def signature(file: int | str | os.PathLike[str]) -> Signature:
-    """What changes whenever a file's content does: device, inode, size, mtime and ctime (which no user sets)."""
-    info = os.fstat(file) if isinstance(file, int) else os.stat(file)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
-
-
 def _kernel_copy(source: IO[bytes], target: IO[bytes]) -> None:
     """The bytes copied by the kernel, without passing through Python (where it can)."""
     if not hasattr(os, "sendfile"):
@@ -282,4 +276,4 @@ def _copy(source: IO[bytes], target: IO[bytes] | None) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-__all__ = ["ArtifactError", "ArtifactStore", "DirectoryArtifacts", "GridFSArtifacts", "Signature", "signature"]
+__all__ = ["ArtifactError", "ArtifactStore", "DirectoryArtifacts", "GridFSArtifacts"]

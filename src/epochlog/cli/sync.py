@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..store import embedded_path, is_mongodb_uri
 from ..store.journal import redact, sync as ship_journals
 from ..tracker import Tracker
 from .app import Artifacts, AsJson, Uri, app, console, fail, print_json, resolve_uri
@@ -27,7 +28,7 @@ def sync(uri: Uri = None,
     list the writes it refused, with the reason (exit 1 while any is left or refused). Then make the checkpoint
     copies such processes queued for the artifact store."""
     target = resolve_uri(uri)
-    if not target.startswith(("mongodb://", "mongodb+srv://")):
+    if not is_mongodb_uri(target):
         console().print("Nothing to sync: the embedded store is written directly, without a journal.")
         _make_copies(target, database, artifacts, timeout)
         return
@@ -53,8 +54,7 @@ def sync(uri: Uri = None,
 
 def _make_copies(target: str, database: str | None, artifacts: str | None, timeout: float) -> None:
     """The checkpoint copies earlier processes queued and did not make (`save_checkpoint_info(store_file=True)`)."""
-    embedded = target.removeprefix("sqlite:///")
-    if not target.startswith(("mongodb://", "mongodb+srv://")) and not os.path.exists(embedded):
+    if not is_mongodb_uri(target) and not (embedded_path(target) or Path()).exists():
         return  # no store, so nothing was queued for it (and none is created)
     tracker = Tracker(target, database=database, journal=False, artifacts=artifacts or True)
     copies = tracker.copies

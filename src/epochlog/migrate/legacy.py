@@ -33,6 +33,7 @@ from ..checkpoints import file_facts
 from ..documents import normalize_document, normalize_value, to_utc
 from ..errors import InvalidDocument, MigrationError
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS
+from ..store import embedded_path, is_mongodb_uri
 from ..store.base import Put, Store, Update, Upsert, Write
 
 BATCH = 500  # writes per store.write call
@@ -120,11 +121,11 @@ def table_columns(connection: sqlite3.Connection, table: str) -> list[str]:
 
 def same_file(store_uri: str, legacy: str | os.PathLike[str]) -> bool:
     """Whether an embedded store's URI names the legacy file itself (opening it would write to it)."""
-    if store_uri.startswith(("mongodb://", "mongodb+srv://")):
+    if is_mongodb_uri(store_uri):
         return False
-    text = store_uri.removeprefix("sqlite:///")
     try:
-        return Path(text).expanduser().resolve() == Path(legacy).resolve()
+        path = embedded_path(store_uri)
+        return path is not None and path.resolve() == Path(legacy).resolve()
     except OSError:
         return False
 

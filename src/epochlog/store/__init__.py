@@ -9,9 +9,11 @@ from ..errors import InvalidArgument
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write
 
 DEFAULT_URI = "sqlite:///epochlog.db"
+MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
+MEMORY = ":memory:"
 
 __all__ = ["AppendSeries", "DEFAULT_URI", "Delete", "MetricSeries", "Put", "Store", "Update", "Upsert", "Write",
-           "default_uri", "open_store"]
+           "default_uri", "embedded_path", "is_mongodb_uri", "open_store"]
 
 
 def default_uri() -> str:
@@ -26,7 +28,7 @@ def open_store(uri: str | os.PathLike[str] | None = None, *, database: str | Non
     A MongoDB store is wrapped in the write-behind journal unless `journal=False` (or `EPOCHLOG_JOURNAL=0`).
     """
     text = str(uri) if uri is not None else default_uri()
-    if text.startswith(("mongodb://", "mongodb+srv://")):
+    if is_mongodb_uri(text):
         from .mongo import MongoStore
 
         store: Store = MongoStore(text, database=database)
@@ -37,13 +39,24 @@ def open_store(uri: str | os.PathLike[str] | None = None, *, database: str | Non
 
             store = JournaledStore(store)
         return store
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(embedded_path(text) or MEMORY)
+
+
+def is_mongodb_uri(uri: str | os.PathLike[str]) -> bool:
+    return os.fspath(uri).startswith(MONGODB_SCHEMES)
+
+
+def embedded_path(uri: str | os.PathLike[str]) -> Path | None:
+    """The file an embedded store's URI (`sqlite:///path.db`, or a plain path) names, `~` expanded; None for
+    `:memory:`. InvalidArgument for a MongoDB URI or any other scheme."""
+    text = os.fspath(uri)
     if text.startswith("sqlite://"):
         path = text[len("sqlite://"):]
         if not path.startswith("/"):
             raise InvalidArgument(f"a sqlite URI is sqlite:///relative.db or sqlite:////absolute.db, got {text!r}")
-        text = path[1:] or ":memory:"
+        text = path[1:] or MEMORY
     elif "://" in text:
         raise InvalidArgument(f"unknown store URI scheme in {text!r}: use sqlite:///path.db or mongodb://host/db")
-    from .sqlite import SQLiteStore
-
-    return SQLiteStore(text if text == ":memory:" else Path(text).expanduser())
+    return None if text == MEMORY else Path(text).expanduser()

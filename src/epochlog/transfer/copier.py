@@ -25,7 +25,7 @@ from ..context.blobs import blob_id
 from ..documents import utcnow
 from ..errors import InvalidArgument, InvalidDocument, NotFound
 from ..schema import ALERTS, BLOBS, CHECKPOINTS, CONSOLE, EPOCHS, EXPERIMENTS, SERIES, SUBJECTS
-from ..store import Store, open_store
+from ..store import Store, embedded_path, is_mongodb_uri, open_store
 from ..store.base import Put, Update, Upsert, Write
 from ..store.sqlite import SQLiteStore
 from ..store.json_codec import dumps
@@ -72,13 +72,13 @@ def opened(store: StoreLike, stack: ExitStack, *, must_exist: bool) -> Store:
 
 def _missing_file(store: StoreLike) -> Path | None:
     """The path of an embedded store's file that does not exist yet (None for anything else)."""
-    if isinstance(store, Store) or not isinstance(store, (str, os.PathLike)):
+    if isinstance(store, Store) or not isinstance(store, (str, os.PathLike)) or is_mongodb_uri(store):
         return None
-    text = os.fspath(store)
-    if text.startswith(("mongodb://", "mongodb+srv://")) or "://" in text and not text.startswith("sqlite:///"):
-        return None
-    path = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text).expanduser()
-    return None if text.endswith(":memory:") or path.exists() else path
+    try:
+        path = embedded_path(store)
+    except InvalidArgument:
+        return None  # open_store says what is wrong with it
+    return None if path is None or path.exists() else path
 
 
 class Push:
