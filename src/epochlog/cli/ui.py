@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
 
 from ..alerts import Leaderboard, WatchSettings
+from ..loopback import is_loopback
 from ..store.journal import redact
 from .app import Uri, app, console, fail, resolve_uri
 from .watch import EmailOption, LeaderboardOption, WebhookOption, destinations_of
-
-LOOPBACK_NAMES = ("localhost", "ip6-localhost")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 @app.command("ui")
 def ui(host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
@@ -61,4 +48,4 @@ def ui(host: Annotated[str, typer.Option("--host", help="Interface to listen on.
     serve(target, host, port, token or None, alerts)
 
 
-__all__ = ["is_loopback", "ui"]
+__all__ = ["ui"]

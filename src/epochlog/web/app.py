@@ -28,7 +28,8 @@ from ..errors import (
 )
 from ..tracker import Tracker
 from . import api, live, pages
-from .auth import TOKEN_ENV, TokenGate, is_loopback, token_from
+from ..loopback import is_loopback
+from .auth import TOKEN_ENV, TokenGate, token_from
 from .jsonable import DocumentResponse
 from .settings import Settings
 from .slots import DEFAULT_MAX_STREAMS, StreamSlots

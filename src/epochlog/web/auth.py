@@ -9,7 +9,6 @@ opening any page once with `?token=<token>`. Notes and tags can be edited only t
 from __future__ import annotations
 
 import html
-import ipaddress
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
@@ -19,23 +18,12 @@ from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..loopback import is_loopback
 from .jsonable import DocumentResponse
 
 COOKIE = "epochlog_token"
 TOKEN_ENV = "EPOCHLOG_UI_TOKEN"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a host name or address (no port) stays on this machine."""
-    host = host.strip("[]").lower()
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _host_name(host_header: str) -> str:
