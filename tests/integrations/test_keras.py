@@ -149,6 +149,38 @@ def test_a_fit_records_config_model_epochs_batches_checkpoints_and_the_end(track
     assert json.loads((tmp_path / "ckpt" / SIDECAR).read_text()) == {"experiment_id": callback.experiment_id}
 
 
+def test_checkpoints_saved_every_n_batches_are_registered_with_their_batch(tracker: Tracker, tmp_path: Path) -> None:
+    callback = EpochlogCallback(tracker=tracker, objective={"metric": "loss", "mode": "min"})
+    losses: list[float] = []
+    # every 3 batches, listed before ours; the best on the batch loss every 5 batches, listed after it (Keras
+    # sets a best-only checkpoint's comparison up at the first epoch's end: one saving sooner raises)
+    every = keras.callbacks.ModelCheckpoint(str(tmp_path / "b_{epoch}_{batch}.keras"), save_freq=3)
+    best = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="loss", save_best_only=True,
+                                           save_freq=5)
+    fit(network(), [every, callback, best,
+                    keras.callbacks.LambdaCallback(on_train_batch_end=lambda _, logs: losses.append(logs["loss"]))],
+        epochs=3)
+
+    found = history(tracker, callback.experiment_id)
+    assert epochs_of(found) == [0, 1, 2] and found["experiment"]["status"] == "completed"
+    checkpoints = found["checkpoints"]
+    for checkpoint in checkpoints:  # 4 batches an epoch: step = epoch * 4 + batch
+        assert checkpoint["file"]["checksum"].startswith("sha256:") and checkpoint["callback"] == "ModelCheckpoint"
+        assert checkpoint["step"] == checkpoint["epoch"] * 4 + checkpoint["batch"]
+        assert checkpoint["metrics"]["loss"] == pytest.approx(losses[checkpoint["step"] - 1])
+    periodic = [(c["epoch"], c["batch"], c["file"]["path"], c["is_best"]) for c in checkpoints
+                if "best" not in c["file"]["path"]]
+    assert periodic == [(e, b, str(tmp_path / f"b_{e + 1}_{b}.keras"), False)
+                        for e, b in [(0, 3), (1, 2), (2, 1), (2, 4)]]
+    improved = [step for step in range(5, 13, 5)
+                if all(losses[step - 1] < losses[other - 1] for other in range(5, step, 5))]
+    assert improved
+    assert [c["step"] for c in checkpoints if "best" in c["file"]["path"]] == improved
+    assert [c["step"] for c in checkpoints if c["is_best"]] == [improved[-1]]  # the store keeps one best
+    states = [(c["path"], c["state"]) for c in tracker.verify_checkpoints(callback.experiment_id)]
+    assert all(state == "ok" for path, state in states if "best" not in path)
+
+
 # -- the objective ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("callbacks", "given", "validation", "objective"), [

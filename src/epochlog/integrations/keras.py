@@ -19,6 +19,10 @@ The experiment begins with the fit's first epoch and records, with no naming by 
   with its size and sha256, under the epoch it was saved at (its file name's `{epoch}` is that plus one);
   `is_best` is Keras' own judgement for a `save_best_only` checkpoint watching the objective's metric, else
   whether the epoch is the objective's best so far;
+- every file a `ModelCheckpoint(save_freq=N)` saves every N training batches, under the epoch it was saved in,
+  with the 1-based `batch` (its file name's `{batch}`) and the global `step`, the batch's logs as its metrics;
+  `is_best` is Keras' judgement when it is `save_best_only` on the objective's metric and the batch logs hold
+  it (a running mean of the epoch so far), else False: the objective's best is judged on whole epochs;
 - how it ended: completed at `on_train_end` (an `EarlyStopping` included), stopped on Ctrl-C or SIGTERM,
   failed with the error when `fit` raised. Keras tells callbacks nothing then: an uncaught error ends the run
   from `sys.excepthook`, an exit without the end from `atexit`, and an error the caller caught is recorded
@@ -80,6 +84,16 @@ class _Epoch:
 
 
 @dataclass
+class _Batch:
+    """A training batch whose checkpoints (a `ModelCheckpoint(save_freq=N)`'s) are registered at its end."""
+
+    epoch: int
+    batch: int  # Keras' 0-based batch number in the epoch
+    step: int  # the global step its values were logged at
+    logs: dict[str, Any]
+
+
+@dataclass
 class _Fit:
     """What one `model.fit` call shows of itself."""
 
@@ -94,6 +108,8 @@ class _Fit:
     steps: int = 0  # training batches seen in this fit (when Keras does not know an epoch's length)
     bests: dict[int, Any] = field(default_factory=dict)  # each save_best_only checkpoint's `best` as the epoch began
     pending: _Epoch | None = None
+    batch: _Batch | None = None  # the last training batch, whose checkpoints the callbacks after this one save
+    batch_bests: dict[int, Any] = field(default_factory=dict)  # each batch save_freq checkpoint's `best` then
     sidecars: set[str] = field(default_factory=set)  # directories whose epochlog.json names the experiment
 
 
@@ -139,6 +155,9 @@ class EpochlogCallback(keras.callbacks.Callback):
         fit = self._fit
         fit.epoch = int(epoch)
         fit.bests = {id(callback): callback.best for callback in fit.callbacks if _saves_best(callback)}
+        for callback in fit.callbacks:
+            if _saves_on_batches(callback):
+                fit.batch_bests.setdefault(id(callback), callback.best)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         if not self._recording() or not logs:
@@ -149,11 +168,16 @@ class EpochlogCallback(keras.callbacks.Callback):
         per_epoch = self.params.get("steps") if isinstance(self.params, dict) else None
         step = fit.epoch * per_epoch + int(batch) + 1 if isinstance(per_epoch, int) else fit.steps
         self._recorder.step(step, logs)
+        self._register_batch_checkpoints(before=False)  # the previous batch's, by the callbacks after this one
+        fit.batch = _Batch(fit.epoch, int(batch), step, dict(logs))
+        self._register_batch_checkpoints(before=True)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if not self._recording():
             return
         assert self._recorder is not None
+        self._register_batch_checkpoints(before=False)
+        self._fit.batch = None
         values = logs if logs is not None else {}
         timing = self._recorder.epoch(int(epoch), values)
         self._fit.pending = _Epoch(int(epoch), values, dict(values), timing)
@@ -243,6 +267,30 @@ class EpochlogCallback(keras.callbacks.Callback):
                 safe_key(callback.monitor) == fit.objective.get("metric")
             self._recorder.checkpoint(path, pending.number, is_best=True if judged else None,
                                       metrics=pending.logs, callback=type(callback).__name__)
+            self._write_sidecar(os.path.dirname(path))
+
+    def _register_batch_checkpoints(self, *, before: bool) -> None:
+        """Register the files the batch `save_freq` ModelCheckpoints listed before (or after) this callback saved
+        at the end of the last batch, under the epoch it is in, with its `batch` (1-based, as the file name's
+        `{batch}`) and `step`."""
+        fit, batch = self._fit, self._fit.batch
+        if batch is None:
+            return
+        assert self._recorder is not None
+        for index, callback in enumerate(fit.callbacks):
+            if (index < fit.position) != before or not _saves_on_batches(callback):
+                continue
+            best_before = fit.batch_bests.get(id(callback))
+            fit.batch_bests[id(callback)] = callback.best
+            path = _saved_batch_file(callback, batch, best_before)
+            if path is None:
+                continue
+            # a mid-epoch model is the best only as Keras judged it on the objective's metric (a batch's running
+            # mean); the objective's best epoch is judged on whole epochs
+            judged = _saves_best(callback) and callback.monitor in batch.logs and \
+                safe_key(callback.monitor) == fit.objective.get("metric")
+            self._recorder.checkpoint(path, batch.epoch, is_best=judged, metrics=batch.logs, batch=batch.batch + 1,
+                                      step=batch.step, callback=type(callback).__name__)
             self._write_sidecar(os.path.dirname(path))
 
     def _write_sidecar(self, directory: str) -> None:
@@ -395,10 +443,31 @@ def _saves_best(callback: Any) -> bool:
     return isinstance(callback, keras.callbacks.ModelCheckpoint) and bool(callback.save_best_only)
 
 
+def _saves_on_batches(callback: Any) -> bool:
+    return isinstance(callback, keras.callbacks.ModelCheckpoint) and isinstance(callback.save_freq, int)
+
+
+def _saved_batch_file(checkpoint: Any, batch: _Batch, best_before: Any) -> str | None:
+    """The absolute path a `save_freq=N` checkpoint saved at the end of `batch`, None if it saved nothing then:
+    its count of batches since the last save was reset at this batch (Keras' `_should_save_on_batch`), and,
+    for a `save_best_only` one whose monitor the batch logs hold, its `best` changed."""
+    if getattr(checkpoint, "_last_batch_seen", None) != batch.batch or \
+            getattr(checkpoint, "_batches_seen_since_last_saving", None) != 0:
+        return None
+    if _saves_best(checkpoint) and checkpoint.monitor in batch.logs and checkpoint.best is best_before:
+        return None
+    names = batch.logs if "batch" in batch.logs else {**batch.logs, "batch": batch.batch + 1}
+    try:
+        path = checkpoint.filepath.format(epoch=batch.epoch + 1, **names)  # as ModelCheckpoint names it
+    except (KeyError, IndexError, ValueError):
+        return None
+    return os.path.abspath(path) if os.path.exists(path) else None
+
+
 def _saved_file(checkpoint: Any, epoch: _Epoch, best_before: Any) -> str | None:
     """The absolute path `checkpoint` saved at the end of `epoch`, None if it saved nothing then (a
     `save_best_only` one saves when its `best` changed, or when its monitor is missing; one with a batch
-    `save_freq` saves during the epoch, which is not registered)."""
+    `save_freq` saves during the epoch, at a batch's end: `_saved_batch_file`)."""
     if checkpoint.save_freq != "epoch":
         return None
     if _saves_best(checkpoint) and checkpoint.monitor in epoch.logs and checkpoint.best is best_before:
