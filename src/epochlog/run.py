@@ -6,7 +6,9 @@ metrics every `tracker.system_interval` seconds (`context.system_metrics`): step
 a minute's worth at a time, with their peaks and means as the experiment's `system` at the end. With `console`,
 what the process prints is teed (`epochlog.console`) and written by the same thread every second. In the main thread,
 SIGTERM is turned into `Terminated` (after calling any handler installed before ours), so a run killed
-politely ends as `stopped`, like one interrupted with Ctrl-C.
+politely ends as `stopped`, like one interrupted with Ctrl-C. Python drops that exception when the handler ran
+inside a weakref callback or a `__del__` (it prints "Exception ignored in ..." and goes on): the run's next
+`log_epoch`, `log_metrics`, `log_metric_series` or `save_checkpoint` raises it again (`raise_if_terminated`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Run:
         self._stop_beating = threading.Event()
         self._beater: threading.Thread | None = None
         self._previous_handler: Any = None
+        self._terminated: int | None = None  # the signal number once SIGTERM was received in the block
         self._sampler: SystemSampler | None = None
         self._samples: list[Sample] = []
         self._samples_lock = threading.Lock()  # `finish` writes what a thread that outlived its join left
@@ -75,15 +78,18 @@ class Run:
     def log_epoch(self, epoch: int, metrics: Mapping[str, Any] | None = None,
                   timing: Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Record an epoch (see `Tracker.log_epoch`)."""
+        self.raise_if_terminated()
         self.tracker.log_epoch(self.id, epoch, metrics, timing, **fields)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Record step-level values (see `Tracker.log_metrics`)."""
+        self.raise_if_terminated()
         self.tracker.log_metrics(self.id, metrics, step)
 
     def log_metric_series(self, name: str, steps: Sequence[int] | np.ndarray,
                           values: Sequence[float] | np.ndarray) -> None:
         """Record many points of one metric (see `Tracker.log_metric_series`)."""
+        self.raise_if_terminated()
         self.tracker.log_metric_series(self.id, name, steps, values)
 
     def save_checkpoint(self, epoch: int, metrics: Mapping[str, Any] | None = None,
@@ -91,8 +97,16 @@ class Run:
                         **fields: Any) -> str:
         """Register a checkpoint, and copy its file into the artifact store with `store_file` (see
         `Tracker.save_checkpoint_info`)."""
+        self.raise_if_terminated()
         return self.tracker.save_checkpoint_info(self.id, epoch, metrics, file, is_best, store_file=store_file,
                                                  **fields)
+
+    def raise_if_terminated(self) -> None:
+        """Raise `Terminated` again if SIGTERM arrived while the run is open: the code goes on logging only when
+        the exception was lost (raised while a weakref callback or a `__del__` ran, where Python prints and
+        drops it), so it is raised at the next logging call instead."""
+        if self._terminated is not None and not self.finished:
+            raise Terminated(self._terminated)
 
     def get_metric_series(self, name: str) -> MetricSeries:
         """The points logged so far for one step series."""
@@ -145,6 +159,7 @@ class Run:
             self.finish("failed", error=_describe(error, trace))
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self._terminated = signum
         previous = self._previous_handler
         if callable(previous):
             previous(signum, frame)  # a handler installed before ours runs first, as it expects
