@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -320,3 +321,36 @@ def test_sigkill_keeps_the_best_epoch_and_the_restarted_job_continues(backend_ur
         assert epochs_of(resumed) == list(range(last + 3))
         assert resumed["experiment"]["status"] == "completed"
         assert resumed["experiment"]["metrics"]["last_epoch"] == last + 2
+
+
+DDP_CHILD = textwrap.dedent("""
+    import sys
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from tests.integrations.test_lightning import Classifier, EpochlogLogger, fit
+    uri, checkpoints = sys.argv[1:3]
+    fit(EpochlogLogger(uri=uri, experiment_name="ddp", console=False),
+        [ModelCheckpoint(dirpath=checkpoints, monitor="val_loss", save_top_k=-1)], module=Classifier(),
+        max_epochs=2, strategy="ddp", devices=2)
+""")
+
+
+@pytest.mark.parametrize("backend_uri", ["sqlite"], indirect=True)
+def test_a_ddp_fit_on_two_processes_is_recorded_once_by_rank_zero(backend_uri: str, tmp_path: Path) -> None:
+    # Lightning's DDP launcher starts rank 1 by running the script again, so the child is a file, not `-c`
+    script = tmp_path / "ddp_child.py"
+    script.write_text(DDP_CHILD)
+    done = subprocess.run([sys.executable, "-W", "ignore", str(script), backend_uri, str(tmp_path / "cp")],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": children.CHILD_ENV_PATH})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "distributed_backend=gloo" in done.stdout + done.stderr and "2/2" in done.stdout + done.stderr
+    with Tracker(backend_uri) as tracker:
+        runs = tracker.search_experiments({})
+        assert [run["experiment_name"] for run in runs] == ["ddp"]
+        found = tracker.get_experiment_history(str(runs[0]["_id"]))
+        assert found["experiment"]["status"] == "completed" and epochs_of(found) == [0, 1]
+        # 64 samples split over two ranks: 2 steps an epoch, each logged once
+        assert [(c["epoch"], os.path.basename(c["file"]["path"])) for c in found["checkpoints"]] == \
+            [(0, "epoch=0-step=2.ckpt"), (1, "epoch=1-step=4.ckpt")]
+        steps = tracker.get_metric_series(str(runs[0]["_id"]), "train_loss_step").steps.tolist()
+        assert steps == sorted(set(steps)) and len(steps) == 4
