@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from epochlog.documents import array_paths
 from epochlog.schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES
-from epochlog.store import Store, json_codec
+from epochlog import json_codec
+from epochlog.store import Store
 from epochlog.store.sqlite import SQLiteStore
 
 T0 = dt.datetime(2025, 10, 20, 9, 0, tzinfo=dt.timezone.utc)

@@ -14,8 +14,8 @@ from bson.errors import InvalidId
 
 from epochlog.documents import EPOCH, millis_to_date
 from epochlog.object_ids import object_id
-from epochlog.store import json_codec
-from epochlog.store.json_codec import dumps, loads
+from epochlog import json_codec
+from epochlog.json_codec import dumps, loads
 
 OID = "0123456789abcdef01234567"
 

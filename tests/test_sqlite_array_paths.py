@@ -9,7 +9,7 @@ from pathlib import Path
 from bson import ObjectId
 
 from epochlog import Tracker
-from epochlog.store import json_codec
+from epochlog import json_codec
 from epochlog.store.base import Put, Update
 from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
 

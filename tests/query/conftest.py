@@ -12,7 +12,7 @@ from bson import ObjectId
 
 from epochlog.documents import array_paths, normalize_document
 from epochlog.query import compile_filter, compile_find, compile_projection, register_functions
-from epochlog.store import json_codec
+from epochlog import json_codec
 
 # When a Hypothesis test fails, its pytest plugin imports libcst to suggest a patch, and libcst's
 # import-time DeprecationWarnings are errors under `filterwarnings = error`, which turns a readable

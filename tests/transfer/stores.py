@@ -12,7 +12,7 @@ from epochlog.documents import utcnow
 from epochlog.object_ids import new_object_id
 from epochlog.schema import ALERTS, COLLECTIONS, CONSOLE, SERIES, TRANSFERS
 from epochlog.store import Put, Store
-from epochlog.store.json_codec import dumps
+from epochlog.json_codec import dumps
 
 
 

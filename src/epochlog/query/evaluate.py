@@ -15,7 +15,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from ..store import json_codec
+from .. import json_codec
 from .parse import Node
 from .sql import compile_filter, register_functions
 

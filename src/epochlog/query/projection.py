@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import QueryError
-from ..store import json_codec
+from .. import json_codec
 from .evaluate import connection
 from .parse import Field, Node, Not, parse_filter, split_path
 from .positional import apply_positional, elem_match_key

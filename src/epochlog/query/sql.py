@@ -37,7 +37,7 @@ from bson import ObjectId
 from ..documents import date_to_millis
 from ..errors import QueryError
 from ..schema import FieldType
-from ..store import json_codec
+from .. import json_codec
 from . import parse as ast
 from .parse import compile_regex, parse_filter
 

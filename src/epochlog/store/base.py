@@ -15,6 +15,9 @@ from typing import Any, Union
 import numpy as np
 from bson import ObjectId
 
+from ..documents import check_size, check_typed_fields
+from ..query.aggregate import run_pipeline
+from ..query.parse import parse_filter
 from ..groups import Members, Tally
 from ..schema import SERIES
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
@@ -117,8 +120,6 @@ class Store(ABC):
         """The result documents of a MongoDB aggregation pipeline. By default run with MongoDB's semantics in
         Python over `find` (a leading `$match`, `$sort`, `$skip`, `$limit` pushed into it), see
         query/aggregate/; servers that run pipelines themselves override it."""
-        from ..query.aggregate import run_pipeline
-
         return run_pipeline(self, collection, pipeline)
 
     def group_tallies(self, collection: str, filter: Filter | None, paths: Sequence[str], metric: str,
@@ -183,9 +184,6 @@ class Store(ABC):
         `encoded_length`, the length of a compact JSON encoding of the whole batch, spares small batches
         the exact BSON size measurement (see `documents.check_size`).
         """
-        from ..documents import check_size, check_typed_fields
-        from ..query.parse import parse_filter
-
         for write in writes:
             if isinstance(write, (Put, Upsert)):
                 check_typed_fields(write.collection, write.document)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import json_codec
+from .. import json_codec
 from .base import AppendSeries, Delete, Put, Update, Upsert, Write
 
 

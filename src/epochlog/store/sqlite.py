@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 from bson import ObjectId
 
-from .. import schema
+from .. import json_codec, schema
 from ..groups import Members, Tally
 from ..documents import array_paths, check_size, check_typed_fields
 from ..errors import Conflict, InvalidArgument, InvalidDocument, NotFound, QueryError, StoreError, StoreUnavailable
@@ -27,7 +27,6 @@ from ..query import compile_filter, compile_find, compile_projection, register_f
 from ..query.expr_filter import find_with_expr, has_expr
 from ..query.sql import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
-from . import json_codec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, is_builtin
 from .sqlite_groups import GroupQuery

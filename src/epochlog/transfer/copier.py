@@ -28,7 +28,7 @@ from ..schema import ALERTS, BLOBS, CHECKPOINTS, CONSOLE, EPOCHS, EXPERIMENTS, S
 from ..store import Store, embedded_path, is_mongodb_uri, open_store
 from ..store.base import Put, Update, Upsert, Write
 from ..store.sqlite import SQLiteStore
-from ..store.json_codec import dumps
+from ..json_codec import dumps
 from ..types import Document, Filter
 from .plan import experiment_filter, plan
 from .resolve import add_conflicts, conflict, digest, later, merge_documents, merge_experiment, same

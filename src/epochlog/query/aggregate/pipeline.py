@@ -10,17 +10,24 @@ backend, MongoDB included, asks before anything runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ...errors import QueryError
-from ...store.base import Store
-from ...types import Document
+from ...types import Document, Filter, SortSpec
 from ..parse import LOGICAL, VALUE_OPERATORS
 from .accumulators import ACCUMULATORS
 from .expressions import CODE_OPERATORS, OPERATORS
 from .match import split_expr
 from .sorting import sort_keys
 from .stages import STAGES, Stage, count_argument, lookup_target, run_stages, stage_of
+
+
+class Finder(Protocol):
+    """What a pipeline reads through: a store's `find` (every `Store` is one)."""
+
+    def find(self, collection: str, filter: Filter | None = None, *, sort: SortSpec | None = None, skip: int = 0,
+             limit: int = 0) -> list[Document]: ...
+
 
 #: Stages that write: `aggregate` only reads.
 _WRITING = frozenset({"$out", "$merge"})
@@ -44,7 +51,7 @@ def check_pipeline(pipeline: Any) -> list[Stage]:
     return stages
 
 
-def run_pipeline(store: Store, collection: str, pipeline: Any, *, sort_in_find: bool = True) -> list[Document]:
+def run_pipeline(store: Finder, collection: str, pipeline: Any, *, sort_in_find: bool = True) -> list[Document]:
     """The pipeline's result documents with MongoDB's semantics, reading through `store.find`. Without
     `sort_in_find` (a store whose find does not sort every value as MongoDB does) `$sort` runs in Python."""
     stages = check_pipeline(pipeline)

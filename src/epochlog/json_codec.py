@@ -26,8 +26,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from ..documents import date_to_millis, millis_to_date
-from ..object_ids import object_id
+from .documents import date_to_millis, millis_to_date
+from .object_ids import object_id
 
 NAN_TOKEN = '{"$numberDouble":"NaN"}'
 
