@@ -25,6 +25,7 @@ from .schema import TYPED_FIELDS
 MAX_DEPTH = 100  # MongoDB's nesting limit for documents
 MAX_BSON_SIZE = 16 * 1024 * 1024
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from bson.regex import Regex as BsonRegex
 from epochlog import query
 from epochlog.errors import QueryError
 from epochlog.query import parse_filter
-from epochlog.query.parse import (
+from epochlog.query.nodes import (
     And,
     Cmp,
     Const,
@@ -33,8 +33,8 @@ from epochlog.query.parse import (
     Type,
     ValueAnd,
     ValueNot,
-    split_path,
 )
+from epochlog.query.parse import split_path
 
 UTC = dt.timezone.utc
 

@@ -3,34 +3,20 @@
 Projections (`$elemMatch`, the positional `$`) and the MongoDB store on servers that cannot evaluate a
 filter faithfully (store/portable_filter.py) need "does this document match?" outside a table. Rather
 than a second evaluator that could drift from the compiler, the documents are handed to a private
-in-memory SQLite connection (one per thread) as the rows `compile_filter` expects.
+in-memory SQLite database (one per thread, scratch.py) as the rows `compile_filter` expects.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bson import ObjectId
 
 from .. import json_codec
-from .parse import Node
-from .sql import compile_filter, register_functions
-
-_local = threading.local()
-
-
-def connection() -> sqlite3.Connection:
-    """This thread's private in-memory connection, with the functions compiled filters call."""
-    db = getattr(_local, "db", None)
-    if db is None:
-        db = sqlite3.connect(":memory:")
-        register_functions(db)
-        _local.db = db
-    return db
-
+from .nodes import Node
+from .scratch import scratch_connection
+from .sql import compile_filter
 
 def matching(node: Node, documents: Sequence[Mapping[str, Any]]) -> list[int]:
     """The positions, in order, of the documents that match `node` (with MongoDB's semantics)."""
@@ -41,7 +27,7 @@ def matching(node: Node, documents: Sequence[Mapping[str, Any]]) -> list[int]:
              {key: value for key, value in doc.items() if key != "_id"}] for doc in documents]
     sql = ("SELECT k FROM (SELECT e.key AS k, json_extract(e.value, '$[0]') AS id, "
            f"json_extract(e.value, '$[1]') AS doc FROM json_each(?) AS e) WHERE {where} ORDER BY k")
-    return [index for (index,) in connection().execute(sql, (json_codec.dumps(rows), *params))]
+    return [index for (index,) in scratch_connection().execute(sql, (json_codec.dumps(rows), *params))]
 
 
 def matches(node: Node, document: Mapping[str, Any]) -> bool:

@@ -9,7 +9,8 @@ from ..schema import FieldType
 from ..types import Filter, SortSpec
 from .parse import parse_filter
 from .sort import compile_sort
-from .sql import compile_filter, fixed_ranks
+from .sort_key import fixed_ranks
+from .sql import compile_filter
 
 
 def compile_find(table: str, filter: Filter | None = None, sort: SortSpec | None = None, skip: int = 0,
@@ -17,7 +18,7 @@ def compile_find(table: str, filter: Filter | None = None, sort: SortSpec | None
                  arrays: Collection[str] | None = None) -> tuple[str, list[Any]]:
     """("SELECT id, doc FROM <table> WHERE ... ORDER BY ..., id [LIMIT ... OFFSET ...]", params).
 
-    A sort path whose rank the filter fixes sorts by its value alone (`sql.fixed_ranks`), so that an
+    A sort path whose rank the filter fixes sorts by its value alone (`sort_key.fixed_ranks`), so that an
     index on it returns the rows in order."""
     node = parse_filter(filter)
     where, params = compile_filter(node, typed, arrays)

@@ -1,11 +1,7 @@
-"""MongoDB filter documents -> a small AST of frozen dataclasses: the one parser every backend shares.
+"""MongoDB filter documents -> the AST of nodes.py: the one parser every backend shares.
 
-A filter becomes logical nodes (`And`, `Or`, `Nor`, `Not`, `Const`) over `Field(path, pred)` leaves.
-A `Field` means what MongoDB's path matching means: *some* value the path reaches satisfies `pred`
-(array elements and the array itself included, see docs/QUERY.md). Negative operators are lifted
-out of the leaf, exactly as MongoDB parses them: `{a: {$ne: 1}}` is `Not(Field(a, Eq(1)))`, so a
-document matches when *no* value of `a` equals 1.
-
+Negative operators are lifted out of the leaf, exactly as MongoDB parses them (`$ne`, `$nin`, `$not`,
+`$exists: false` become `Not` nodes), and operator documents with several operators become `And`s.
 Operand values are normalized the way documents are (datetimes to aware UTC milliseconds, numpy
 scalars to Python numbers, tuples to lists), so they compare like stored values.
 """
@@ -16,7 +12,6 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -24,141 +19,30 @@ from bson.regex import Regex as BsonRegex
 
 from ..documents import INT64_MAX, INT64_MIN, normalize_value
 from ..errors import InvalidDocument, QueryError
-
-# -- the AST ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Const:
-    """Matches every document (True) or none (False)."""
-
-    value: bool
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Nor:
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Node
-
-
-@dataclass(frozen=True)
-class Field:
-    """Some value reached by `path` (a tuple of keys) satisfies `pred`."""
-
-    path: tuple[str, ...]
-    pred: Pred
-
-
-@dataclass(frozen=True)
-class RegexValue:
-    """A regular expression used as a value: `pattern` with MongoDB option letters (sorted)."""
-
-    pattern: str
-    options: str = ""
-
-
-@dataclass(frozen=True)
-class Eq:
-    """Equal to `value` (None also matches a missing field; dicts compare with key order)."""
-
-    value: Any
-
-
-@dataclass(frozen=True)
-class Cmp:
-    """`$gt`, `$gte`, `$lt` or `$lte` against `value`, only within its type bracket."""
-
-    op: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class In:
-    """Equal to one of `values`; a RegexValue among them matches strings it finds."""
-
-    values: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Exists:
-    """The path reaches a value (any value, null included)."""
-
-
-@dataclass(frozen=True)
-class Regex:
-    """A string the regular expression finds a match in."""
-
-    pattern: str
-    options: str = ""
-
-
-@dataclass(frozen=True)
-class Size:
-    """An array of exactly `n` elements."""
-
-    n: int
-
-
-@dataclass(frozen=True)
-class Type:
-    """A value whose BSON type is one of `names` (canonical aliases: "double", "string", ...)."""
-
-    names: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Mod:
-    """A number whose integer part modulo `divisor` is `remainder` (C semantics: sign of the dividend)."""
-
-    divisor: int
-    remainder: int
-
-
-@dataclass(frozen=True)
-class ElemMatchDoc:
-    """An array with an element (a document, or an array seen as one) that matches `filter`."""
-
-    filter: Node
-
-
-@dataclass(frozen=True)
-class ElemMatchValue:
-    """An array with an element that satisfies `test` (operators applied to the element itself)."""
-
-    test: ValueTest
-
-
-@dataclass(frozen=True)
-class ValueAnd:
-    """All of `tests` hold for one value (only inside `$elemMatch`'s value form)."""
-
-    tests: tuple[ValueTest, ...]
-
-
-@dataclass(frozen=True)
-class ValueNot:
-    """`test` does not hold for one value (only inside `$elemMatch`'s value form)."""
-
-    test: ValueTest
-
-
-Pred = Eq | Cmp | In | Exists | Regex | Size | Type | Mod | ElemMatchDoc | ElemMatchValue
-ValueTest = Pred | ValueAnd | ValueNot
-Node = Const | And | Or | Nor | Not | Field
+from .nodes import (
+    And,
+    Cmp,
+    ElemMatchDoc,
+    ElemMatchValue,
+    Eq,
+    Exists,
+    Field,
+    In,
+    Mod,
+    Node,
+    Nor,
+    Not,
+    Or,
+    Pred,
+    Regex,
+    Size,
+    TRUE,
+    Type,
+    ValueAnd,
+    ValueNot,
+    ValueTest,
+)
+from .regex import regex_value
 
 # -- operator tables -------------------------------------------------------------------------------
 
@@ -190,11 +74,6 @@ TYPE_ALIASES: dict[Any, str] = {
     "minKey": "minKey", -1: "minKey", "maxKey": "maxKey", 127: "maxKey", "number": "number",
 }
 
-_REGEX_OPTIONS = "imsux"
-_PY_FLAG_LETTERS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
-_PY_FLAGS_ALLOWED = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE | re.UNICODE
-
-TRUE, FALSE = Const(True), Const(False)
 
 # -- entry points ----------------------------------------------------------------------------------
 
@@ -220,22 +99,6 @@ def split_path(path: Any) -> tuple[str, ...]:
         if "\x00" in part:
             raise QueryError(f"field path {path!r} contains a NUL character")
     return parts
-
-
-def regex_flags(options: str) -> int:
-    """Python `re` flags for MongoDB regex option letters."""
-    flags = 0
-    for flag, letter in _PY_FLAG_LETTERS:
-        if letter in options:
-            flags |= flag
-    return flags
-
-
-def compile_regex(value: RegexValue | Regex) -> re.Pattern[str]:
-    try:
-        return re.compile(value.pattern, regex_flags(value.options))
-    except re.error as error:
-        raise QueryError(f"$regex {value.pattern!r} is not a valid regular expression: {error}") from None
 
 
 # -- documents and fields --------------------------------------------------------------------------
@@ -387,7 +250,7 @@ def _in_values(operand: Any, key: str) -> tuple[Any, ...]:
     values = []
     for item in operand:
         if isinstance(item, (re.Pattern, BsonRegex)):
-            values.append(_regex_value(item, None))
+            values.append(regex_value(item, None))
         elif _is_operator_document(item):
             raise QueryError(f"{key} cannot contain operators, got {dict(item)!r}")
         else:
@@ -430,38 +293,8 @@ def _elem_match(operand: Any) -> Pred:
 
 
 def _regex_pred(operand: Any, options: Any) -> Regex:
-    value = _regex_value(operand, options)
+    value = regex_value(operand, options)
     return Regex(value.pattern, value.options)
-
-
-def _regex_value(operand: Any, options: Any) -> RegexValue:
-    if options is not None and not isinstance(options, str):
-        raise QueryError(f"$options must be a string, got {options!r}")
-    letters = options or ""
-    if isinstance(operand, re.Pattern):
-        if not isinstance(operand.pattern, str):
-            raise QueryError("$regex needs a str pattern, not bytes")
-        if operand.flags & ~_PY_FLAGS_ALLOWED:
-            raise QueryError(f"$regex: Python regex flags {operand.flags!r} have no MongoDB equivalent")
-        pattern = operand.pattern
-        letters += "".join(letter for flag, letter in _PY_FLAG_LETTERS if operand.flags & flag)
-    elif isinstance(operand, BsonRegex):
-        pattern = operand.pattern
-        flags = operand.flags
-        letters += flags if isinstance(flags, str) else "".join(
-            letter for flag, letter in _PY_FLAG_LETTERS if flags & flag)
-    elif isinstance(operand, str):
-        pattern = operand
-    else:
-        raise QueryError(f"$regex needs a string or a compiled pattern, got {operand!r}")
-    unknown = set(letters) - set(_REGEX_OPTIONS)
-    if unknown:
-        raise QueryError(f"$regex: invalid option(s) {''.join(sorted(unknown))!r} (MongoDB accepts i, m, s, u, x)")
-    if "\x00" in pattern:
-        raise QueryError("$regex: the pattern contains a NUL character")
-    value = RegexValue(pattern, "".join(sorted(set(letters) - {"u"})))
-    compile_regex(value)
-    return value
 
 
 def _type_names(operand: Any) -> frozenset[str]:
@@ -525,7 +358,7 @@ def _operand(value: Any, where: str = "value") -> Any:
     if type(value) is float:
         return value
     if isinstance(value, (re.Pattern, BsonRegex)):
-        return _regex_value(value, None)
+        return regex_value(value, None)
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():

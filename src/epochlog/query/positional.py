@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import QueryError
 from .evaluate import matches
-from .parse import And, ElemMatchDoc, ElemMatchValue, Field, Node, Or, Size
+from .nodes import And, ElemMatchDoc, ElemMatchValue, Field, Node, Or, Size
 
 _ELEMENT = ("v",)
 

@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import QueryError
 from .. import json_codec
-from .evaluate import connection
-from .parse import Field, Node, Not, parse_filter, split_path
+from ..errors import QueryError
+from .nodes import Field, Node, Not
+from .parse import parse_filter, split_path
 from .positional import apply_positional, elem_match_key
+from .scratch import scratch_connection
 from .sql import compile_filter
 
 Projection = Mapping[str, Any]
@@ -305,5 +306,5 @@ def _elem_match(value: Any, spec: _ElemMatch) -> Any:
         return _OMIT
     wrapped = json_codec.dumps([{"v": [item]} for item in value])
     sql = f"SELECT min(k) FROM (SELECT e.key AS k, e.value AS doc, NULL AS id FROM json_each(?) AS e) WHERE {spec.sql}"
-    (index,) = connection().execute(sql, (wrapped, *spec.params)).fetchone()
+    (index,) = scratch_connection().execute(sql, (wrapped, *spec.params)).fetchone()
     return _OMIT if index is None else [value[index]]

@@ -19,40 +19,20 @@ from typing import Any
 
 from ..errors import QueryError
 from ..schema import FieldType
+from .fragments import FALSE, TRUE, Sql, and_, fmt, join, not_
 from .parse import split_path
-from .sql import (
-    DOC,
-    FALSE,
-    NULL_RANK,
-    TRUE,
-    UNDEFINED,
-    P,
-    Ref,
-    Route,
-    Row,
-    Sql,
-    _array_index,
-    and_,
-    array_free,
-    fmt,
-    is_,
-    join,
-    member_row,
-    not_,
-    plain_object,
-    refs_along,
-    scalar_ref,
-    sort_rank,
-    sort_value,
-    typed_field_sql,
-)
+from .paths import DOC, Handle, Ref, Row, array_index, is_, plain_object, refs_along
+from .sort_key import NULL_RANK, UNDEFINED, array_free, scalar_ref, sort_rank, sort_value
+from .typed import typed_field_sql
+from .walk import PathWalker, Route
+
 
 def compile_sort(sort: Sequence[tuple[str, int]] | Mapping[str, int] | None,
                  typed: Mapping[str, FieldType] = {}, arrays: Collection[str] | None = None,
                  fixed: Collection[tuple[str, ...]] = ()) -> tuple[str, list[Any]]:
     """("<ORDER BY body>", params), or ("", []) for no sort. A path that never held an array (see
-    `sql.array_free`) sorts by its plain sort key, which an expression index can serve, and by its
-    value alone if the filter fixes its rank (`sql.fixed_ranks`)."""
+    `sort_key.array_free`) sorts by its plain sort key, which an expression index can serve, and by its
+    value alone if the filter fixes its rank (`sort_key.fixed_ranks`)."""
     if not sort:
         return "", []
     if isinstance(sort, str):
@@ -83,89 +63,58 @@ def compile_sort(sort: Sequence[tuple[str, int]] | Mapping[str, int] | None,
 
 
 def _sort_key(keys: Sequence[str], word: str) -> tuple[Sql, Sql]:
-    union = join(" UNION ALL ", _Keys().from_object(DOC, keys, Route()))
+    union = join(" UNION ALL ", _Keys().from_object(DOC, keys, None, Route()))
     first = f"FROM ({{}}) ORDER BY r {word}, v {word} LIMIT 1"
     rank, value = fmt(f"(SELECT r {first})", union), fmt(f"(SELECT v {first})", union)
-    leaf = DOC
-    for key in keys:
-        leaf = leaf.key(key)  # type: ignore[assignment]
-        if leaf is None:
-            return rank, value
+    refs = refs_along(DOC, keys)
+    if len(refs) <= len(keys):
+        return rank, value
+    leaf = refs[-1]
     # the usual case, a scalar at the end of a path through documents: no subquery
     scalar = fmt("({} IS NOT NULL AND {} <> 'array')", leaf.type(), leaf.type())
     return (fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, sort_rank(leaf), rank),
             fmt("CASE WHEN {} THEN {} ELSE {} END", scalar, sort_value(leaf), value))
 
 
-class _Keys:
+class _Keys(PathWalker[None]):
     """The selects whose rows are a path's sort keys in one document."""
 
     def __init__(self) -> None:
-        self._aliases = 0
+        super().__init__("s")
 
-    def alias(self) -> str:
-        self._aliases += 1
-        return f"s{self._aliases}"
+    def end(self, value: Handle, target: None, route: Route, guards: Sequence[Sql]) -> list[Sql]:
+        """A value that is not an array is the key (missing: null); an array's elements are."""
+        return [_select(route.where(fmt("({} IS NOT 'array')", value.type()), *guards), sort_rank(value),
+                        sort_value(value)),
+                *self.leaf_array(value, route.where(is_(value, "array")))]
 
-    def from_object(self, obj: Ref, path: Sequence[str], route: Route) -> list[Sql]:
-        first = obj.key(path[0])
-        if first is None:
-            return self.member(obj, path, route)
-        return self.chain(first, path[1:], route)
+    def keeps_missing(self, target: None) -> bool:
+        return True
 
-    def chain(self, first: Ref, rest: Sequence[str], route: Route) -> list[Sql]:
-        refs = refs_along(first, rest)
-        not_arrays = [fmt("({} IS NOT 'array')", ref.type()) for ref in refs[:len(rest)]]
-        selects: list[Sql] = []
-        if len(refs) > len(rest):
-            leaf = refs[-1]
-            selects.append(_select(route.where(fmt("({} IS NOT 'array')", leaf.type()), *not_arrays),
-                                   sort_rank(leaf), sort_value(leaf)))
-            selects += self.leaf_array(leaf, route.where(is_(leaf, "array")))
-        else:
-            holder = refs[-1]
-            selects += self.member(holder, rest[len(refs) - 1:], route.where(is_(holder, "object")))
-            selects.append(_null(route.where(fmt("({} IS NOT 'object')", holder.type()), *not_arrays)))
-        for i, ref in enumerate(refs[:len(rest)]):
-            selects += self.through_array(ref, rest[i:], route.where(is_(ref, "array")))
-        return selects
+    def absent(self, route: Route, *conds: Sql) -> Sql:
+        return _null(route.where(*conds))
 
-    def member(self, obj: Ref, path: Sequence[str], route: Route) -> list[Sql]:
-        alias = self.alias()
-        row = member_row(alias)
-        inner = route.join(obj.each(), alias).where(fmt(f"({alias}.key = {{}})", P(path[0])))
-        rest = path[1:]
-        if not rest:
-            selects = [_select(inner.where(fmt(f"({alias}.type <> 'array')")), sort_rank(row), sort_value(row))]
-            selects += self.leaf_array(row.ref, inner.where(is_(row, "array")))
-        else:
-            selects = self.from_object(row.ref, rest, inner.where(is_(row, "object")))
-            selects += self.through_array(row.ref, rest, inner.where(is_(row, "array")))
-            selects.append(_null(inner.where(fmt(f"({alias}.type NOT IN ('object', 'array'))"))))
-        other = self.alias()
-        absent = fmt(f"NOT EXISTS (SELECT 1 FROM {{}} AS {other} WHERE {other}.key = {{}})", obj.each(), P(path[0]))
-        return selects + [_null(route.where(absent))]
-
-    def leaf_array(self, array: Ref, route: Route) -> list[Sql]:
+    def leaf_array(self, array: Handle, route: Route) -> list[Sql]:
         """An array at the end of the path: a key per element; an empty one sorts as `undefined`."""
         alias = self.alias()
         row = Row(alias, array.element(alias))
         return [_select(route.join(array.each(), alias), sort_rank(row), sort_value(row)),
                 _select(route.where(fmt("({} = 0)", array.length())), Sql(str(UNDEFINED)), Sql("NULL"))]
 
-    def through_array(self, array: Ref, rest: Sequence[str], route: Route) -> list[Sql]:
+    def through_array(self, array: Ref, rest: Sequence[str], target: None, route: Route) -> list[Sql]:
         """An array along the path: the keys in each of its documents (null for other elements), or,
         if the next key is an offset the array has, the keys from that element on."""
         selects: list[Sql] = []
-        index = _array_index(rest[0])
+        index = array_index(rest[0])
         if index is not None:
-            selects += self.chain(array.index(index), rest[1:], route.where(fmt(f"({{}} > {index})", array.length())))
+            selects += self.chain(array.index(index), rest[1:], None,
+                                  route.where(fmt(f"({{}} > {index})", array.length())))
             route = route.where(fmt(f"({{}} <= {index})", array.length()))
         alias = self.alias()
         row = Row(alias, array.element(alias))
         each = route.join(array.each(), alias)
         document = and_(is_(row, "object"), plain_object(row))
-        selects += self.from_object(row.ref, rest, each.where(document))
+        selects += self.from_object(row.ref, rest, None, each.where(document))
         selects.append(_null(each.where(not_(document))))
         selects.append(_null(route.where(fmt("({} = 0)", array.length()))))
         return selects

@@ -30,7 +30,7 @@ from typing import Any
 
 from bson.regex import Regex as BsonRegex
 
-from ..query.parse import (And, Cmp, Const, ElemMatchDoc, ElemMatchValue, Eq, Exists, In, Mod, Node, Nor,
+from ..query.nodes import (And, Cmp, Const, ElemMatchDoc, ElemMatchValue, Eq, Exists, In, Mod, Node, Nor,
                            Not, Or, Regex, RegexValue, Size, Type)
 from .portable import ARRAY_TAG, FLOAT_TAG, encode
 

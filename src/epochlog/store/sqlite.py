@@ -25,7 +25,7 @@ from ..errors import Conflict, InvalidArgument, InvalidDocument, NotFound, Query
 from ..object_ids import object_id
 from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
 from ..query.expr_filter import find_with_expr, has_expr
-from ..query.sql import scalar_ref, sort_rank, sort_value
+from ..query.sort_key import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, is_builtin
@@ -60,7 +60,7 @@ class SQLiteStore(Store):
 
     `array_paths` records, per collection, every dotted path at which a written document has held an
     array (rows are never removed). Queries read it in the same snapshot as the documents, so paths
-    that never held one compile to plain, indexable comparisons (`query.sql.array_free`).
+    that never held one compile to plain, indexable comparisons (`query.sort_key.array_free`).
     """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 120.0) -> None:

@@ -18,8 +18,8 @@ from bson import ObjectId
 from .. import json_codec
 from ..documents import millis_to_date
 from ..groups import Tally, canonical
-from ..query.sql import (BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, array_free, scalar_ref,
-                         sort_rank, sort_value)
+from ..query.sort_key import (BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, array_free,
+                              scalar_ref, sort_rank, sort_value)
 from ..summary_stats import sums_precise
 
 _LARGEST = "1.7976931348623157e308"

@@ -20,8 +20,8 @@ from bson import ObjectId
 from bson.regex import Regex as BsonRegex
 
 from ...documents import INT64_MAX, INT64_MIN, as_utc
-from ..parse import RegexValue
-from ..sql import ARRAY, BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, UNDEFINED
+from ..nodes import RegexValue
+from ..sort_key import ARRAY, BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, UNDEFINED
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _REGEX = DATE + 1
