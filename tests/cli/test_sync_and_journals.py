@@ -61,7 +61,11 @@ def test_the_journal_of_a_tracker_opened_with_database_is_synced_by_the_cli(mong
     assert journal_directory(f"{uri.rstrip('/')}/{name}?w=1") == directory  # any spelling finds it
     result = Cli(uri).ok("sync", "--database", name)
     assert "1 write(s) sent from 1 journal(s)" in result.stdout
-    assert Tracker(uri, database=name, journal=False).get_subjects()[0]["subject_id"] == "sub-1"
+    tracker = Tracker(uri, database=name, journal=False)
+    try:
+        assert tracker.get_subjects()[0]["subject_id"] == "sub-1"
+    finally:
+        tracker.close()
 
 
 @pytest.mark.parametrize("command", [["ls"], ["best"], ["show", "0123456789abcdef01234567"], ["export"]])
