@@ -13,7 +13,6 @@ script exits non-zero when one does not, and prints how each grows from the smal
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -24,23 +23,13 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.measure import median_of  # noqa: E402
 from benchmarks.scale_data import GROUP_BY, LEARNING_RATES, fill  # noqa: E402
 from epochlog import ConfigExcept, Tracker  # noqa: E402
 from epochlog.web import create_app, listing  # noqa: E402
 
 INDEXES = (("metrics.best_val_acc",), ("config.learning_rate",),
            ("status", *GROUP_BY, "archived", "metrics.best_val_loss"))
-
-
-def timed(call: Callable[[], object], runs: int) -> float:
-    """Median milliseconds of `runs` calls after one to warm caches."""
-    call()
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
 
 
 def questions(tracker: Tracker, client: TestClient) -> list[tuple[str, bool, Callable[[], object]]]:
@@ -84,7 +73,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,30000,100000", help="experiment counts, ascending")
     parser.add_argument("--budget-ms", type=float, default=100.0, help="0: report only")
-    parser.add_argument("--runs", type=int, default=7, help="timed calls per question")
+    parser.add_argument("--runs", type=int, default=7, help="timed calls per question, at most (2 s each)")
     parser.add_argument("--db", type=Path, help="the store to fill (default: one in a temporary directory)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -109,7 +98,7 @@ def main() -> int:
             first = tracker.search_experiments({"experiment_name": "sweep-000000"}, limit=1)[0]["_id"]
             with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
                 for label, budget, call in questions(tracker, client):
-                    median = timed(call, args.runs if budget else max(1, args.runs // 3))
+                    median = median_of(call, budget_s=2.0, max_reps=args.runs)[0] * 1000
                     results.setdefault(label, []).append(median)
                     budgeted[label] = budget
                     print(f"  {label:<72} {median:9.1f} ms", flush=True)
