@@ -62,8 +62,8 @@ class Members:
 @dataclass(frozen=True)
 class Tally:
     """One group as a store computes it itself: how many runs, and of their finite values the count, sum, sum
-    of squares, extremes and best run; `values` when the sums are too imprecise for the spread
-    (`summary_from_sums`)."""
+    of squares, extremes and best run; `values`, all of them, when the sums are too imprecise for the spread
+    (`summary_stats.sums_precise`) or the group has none."""
 
     key: dict[str, Any]
     runs: int
@@ -194,20 +194,16 @@ def groups_of_tallies(tallies: Iterable[Tally], mode: str, members: Members) -> 
     groups = []
     for tally in merged.values():
         summary = summarize(tally.values) if tally.values is not None else \
-            summary_from_sums(tally.n, tally.total, tally.squares, tally.low or 0.0, tally.high or 0.0, strict=False)
-        assert summary is not None
+            summary_from_sums(tally.n, tally.total, tally.squares, tally.low or 0.0, tally.high or 0.0)
         groups.append(Group(tally.key, summary, tally.runs - tally.n, tally.best_id, tally.best_name,
                             tally.best_value, members))
     return _ranked(groups, mode)
 
 
 def _merge(first: Tally, second: Tally, mode: str) -> Tally:
-    values = None if first.values is None and second.values is None else \
-        [*(first.values or []), *(second.values or [])]
+    values = first.values + second.values if first.values is not None and second.values is not None else None
     better = second if first.best_value is None or (second.best_value is not None and (
         second.best_value < first.best_value if mode == "min" else second.best_value > first.best_value)) else first
-    if values is not None and len(values) != first.n + second.n:  # one gave its values, the other its sums only
-        values = None
     return Tally(first.key, first.runs + second.runs, first.n + second.n, first.total + second.total,
                  first.squares + second.squares, _extreme(min, first.low, second.low),
                  _extreme(max, first.high, second.high), better.best_id, better.best_name, better.best_value, values)

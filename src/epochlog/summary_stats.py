@@ -37,20 +37,17 @@ def summarize(values: Sequence[float]) -> Summary:
     return _summary(n, mean, squares, min(values), max(values))
 
 
-def summary_from_sums(n: int, total: float, squares: float, low: float, high: float, *,
-                      strict: bool = True) -> Summary | None:
+def summary_from_sums(n: int, total: float, squares: float, low: float, high: float) -> Summary:
     """The summary of `n` finite values from their sum, sum of squares and extremes (as SQL aggregates give
-    them). When the sums lost too many digits to give the spread (values far from zero, close together): None if
-    `strict` (the values themselves are needed), else the spread as well as the sums give it."""
+    them); its spread is as exact as the sums allow (`sums_precise` says whether the values are needed)."""
     if n < 1:
         return Summary(0, None, None, None, None, None, None)
-    if strict and not sums_precise(n, total, squares, low, high):
-        return None
     return _summary(n, total / n, max(squares - total * total / n, 0.0) if low != high else 0.0, low, high)
 
 
 def sums_precise(n: int, total: float, squares: float, low: float, high: float) -> bool:
-    """Whether the sums of `n` values give their spread to about six digits (see `summary_from_sums`)."""
+    """Whether the sums of `n` values give their spread to about six digits: not when the values lie far from
+    zero and close together."""
     return n < 2 or low == high or squares - total * total / n > squares * _PRECISE_SHARE
 
 

@@ -62,7 +62,7 @@ def test_sql_groups_are_the_python_groups(rows: list[tuple[Any, ...]], mode: str
     event("pushed into SQL" if tallied is not None else "grouped in Python (a NaN key)")
     event("with an index" if indexed else "without an index")
     if tallied is not None:
-        event("values read again (imprecise sums, document keys)" if any(t.values is not None for t in tallied[0])
+        event("values read again (imprecise sums, document keys)" if any(t.values for t in tallied[0])
               else "sums precise")
         event("tallies merged (documents in other key orders)" if len(tallied[0]) > len(ours) else "no merge")
     assert {canonical(g.key) for g in ours} == {canonical(g.key) for g in reference}

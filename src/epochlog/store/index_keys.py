@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .. import schema
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NotFound
 from ..types import IndexSpec
 
 #: The collections users may index: the documents epochlog stores for them (series, blobs and console are
@@ -70,8 +70,15 @@ def builtin(collection: str) -> list[IndexSpec]:
     return list(schema.INDEXES.get(collection, ()))
 
 
-def is_builtin(collection: str, name: str) -> bool:
-    return name == "_id_" or any(spec.name == name for spec in builtin(collection))
+def check_droppable(collection: str, name: str) -> None:
+    """InvalidArgument unless `name` may be a user's index of `collection` (epochlog's own stay)."""
+    check_collection(collection)
+    if name == "_id_" or any(spec.name == name for spec in builtin(collection)):
+        raise InvalidArgument(f"{collection} index {name!r} is one of epochlog's own: it cannot be dropped")
+
+
+def missing_index(collection: str, name: str) -> NotFound:
+    return NotFound(f"{collection} has no index named {name!r} (see `epochlog index ls`)")
 
 
 def _pair(key: Sequence[object]) -> tuple[str, int]:

@@ -21,8 +21,7 @@ from pymongo import DeleteMany, InsertOne, ReplaceOne, UpdateMany
 from pymongo.uri_parser import parse_uri
 
 from .. import schema
-from ..errors import (Conflict, InvalidArgument, InvalidDocument, NotFound, QueryError, StoreError, StoreUnavailable,
-                      Unauthorized)
+from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable, Unauthorized
 from ..query.aggregate import check_pipeline, run_pipeline
 from ..query.evaluate import matching
 from ..query.expr_filter import find_with_expr, has_expr, split_filter
@@ -31,7 +30,7 @@ from ..query.projection import compile_projection
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import portable
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
-from .index_keys import IndexInfo, builtin, check_collection, is_builtin
+from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
 from .portable_filter import portable_filter
 
 DEFAULT_DATABASE = "eeg2025"
@@ -189,11 +188,9 @@ class MongoStore(Store):
         return sorted(indexes, key=lambda info: not info.builtin)
 
     def drop_index(self, collection: str, name: str) -> None:
-        check_collection(collection)
-        if is_builtin(collection, name):
-            raise InvalidArgument(f"{collection} index {name!r} is one of epochlog's own: it cannot be dropped")
+        check_droppable(collection, name)
         if name not in {info.name for info in self.list_indexes(collection) if not info.builtin}:
-            raise NotFound(f"{collection} has no index named {name!r} (see `epochlog index ls`)")
+            raise missing_index(collection, name)
         with _translated():
             self._db[collection].drop_index(name)
 

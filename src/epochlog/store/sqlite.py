@@ -21,14 +21,14 @@ from bson import ObjectId
 from .. import json_codec, schema
 from ..groups import Members, Tally
 from ..documents import array_paths, check_size, check_typed_fields
-from ..errors import Conflict, InvalidArgument, InvalidDocument, NotFound, QueryError, StoreError, StoreUnavailable
+from ..errors import Conflict, InvalidDocument, QueryError, StoreError, StoreUnavailable
 from ..object_ids import object_id
 from ..query import compile_filter, compile_find, compile_projection, register_functions, typed_field_sql
 from ..query.expr_filter import find_with_expr, has_expr
 from ..query.sort_key import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
-from .index_keys import IndexInfo, builtin, check_collection, is_builtin
+from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
 from .sqlite_groups import GroupQuery
 from .updates import apply_update
 
@@ -184,9 +184,7 @@ class SQLiteStore(Store):
                       for name, keys in rows]
 
     def drop_index(self, collection: str, name: str) -> None:
-        check_collection(collection)
-        if is_builtin(collection, name):
-            raise InvalidArgument(f"{collection} index {name!r} is one of epochlog's own: it cannot be dropped")
+        check_droppable(collection, name)
         found: list[bool] = []
 
         def drop(db: sqlite3.Connection) -> None:
@@ -197,7 +195,7 @@ class SQLiteStore(Store):
             self._check_open()
             self._retrying(self._transaction, [drop], set())
         if not found[0]:
-            raise NotFound(f"{collection} has no index named {name!r} (see `epochlog index ls`)")
+            raise missing_index(collection, name)
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -336,20 +334,12 @@ class SQLiteStore(Store):
         index = self._index_holding(table, [*paths, metric])
 
         def run(db: sqlite3.Connection, arrays: tuple[str, ...]) -> tuple[list[Tally], Members] | None:
+            query = GroupQuery(table, paths, metric, mode, frozenset(arrays), index)
+            if not query.usable:
+                return None
             where, params = compile_filter(filter, schema.TYPED_FIELDS[table], frozenset(arrays))
-            for chosen in dict.fromkeys([index, None]):
-                query = GroupQuery(table, paths, metric, mode, frozenset(arrays), chosen)
-                if not query.usable:
-                    return None
-                try:
-                    tallies = query.tallies(db, where, params)
-                except sqlite3.OperationalError as error:  # the index cannot serve this filter after all
-                    if chosen is None or "no query solution" not in str(error):
-                        raise
-                    continue
-                return None if tallies is None else (tallies, Members(load=query.member_loader(
-                    self._read, where, params)))
-            return None
+            tallies = query.tallies(db, where, params)  # INDEXED BY a plain index always has a plan: a full scan
+            return None if tallies is None else (tallies, Members(load=query.member_loader(self._read, where, params)))
 
         return self._in_snapshot(table, run)
 

@@ -26,8 +26,8 @@ _LARGEST = "1.7976931348623157e308"
 
 
 class GroupQuery:
-    """The SQL grouping `table`'s documents by `paths` and summarizing `metric`, or unusable (`sql is None`)
-    when a path is not a plain dotted path or some document has held an array on one."""
+    """The SQL grouping `table`'s documents by `paths` and summarizing `metric`; not `usable` when a path is not
+    a plain dotted path or some document has held an array on one."""
 
     def __init__(self, table: str, paths: Sequence[str], metric: str, mode: str, arrays: frozenset[str],
                  index: str | None) -> None:
@@ -73,8 +73,8 @@ class GroupQuery:
         for key, head, (other, _) in zip(keys, heads, others):
             top, runs, n, total, squares = head[width], head[width + 2], head[width + 3], head[width + 4], head[width + 5]
             low, high = (top, other) if self.mode == "min" else (other, top)
-            values = None  # read again where the sums are imprecise, or may merge (documents: see groups_of_tallies)
-            if n and (not sums_precise(n, total, squares, low, high) or
+            values: list[float] | None = [] if not n else None
+            if n and (not sums_precise(n, total, squares, low, high) or  # or it may merge: see groups_of_tallies
                       any(isinstance(value, dict) for value in key.values())):
                 values = self._values(db, where, params, head[:width])
             best_id, best_name = names.get(head[width + 1], (None, None)) if top is not None else (None, None)
