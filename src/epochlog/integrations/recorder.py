@@ -240,10 +240,11 @@ class TrainingRecorder:
             raise Terminated(signum)
 
     def _lost_sigterm(self) -> None:
-        """Training goes on after SIGTERM only when its exception was lost (`Run.raise_if_terminated`): raised
-        again here, at the framework's next event, whether or not it logs anything."""
-        assert self.run is not None
-        self.run.raise_if_terminated()  # our SIGTERM handler calls the run handle's, installed before it
+        """Training goes on after SIGTERM only when its exception was lost (as `Run.raise_if_terminated` says):
+        raised again here, at the framework's next event, whether or not it logs anything. The recorder's own
+        record of the signal decides, set by its handler first whichever handlers were installed before it."""
+        if self._signal == signal.SIGTERM:
+            raise Terminated(signal.SIGTERM)
 
     def _on_uncaught(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         previous = self._previous_excepthook or sys.__excepthook__
