@@ -330,11 +330,6 @@ def child_experiment(tracker: Tracker, child: subprocess.Popen[bytes], tmp_path:
     return children.child_experiment(tracker, child, tmp_path, epochs=epochs)
 
 
-
-
-
-
-
 @pytest.mark.parametrize("backend_uri", ["mongo-journal"], indirect=True)
 def test_an_uncaught_failure_fails_the_experiment_and_backup_and_restore_resumes_it(backend_uri: str,
                                                                                    tmp_path: Path) -> None:
@@ -365,7 +360,7 @@ def test_sigterm_stops_the_experiment_and_its_last_checkpoint_resumes_it(backend
         child.send_signal(signal.SIGTERM)
         assert wait(child, tmp_path) == 128 + signal.SIGTERM
         run = tracker.get_experiment(experiment_id)
-        assert run["status"] == "stopped" and run["error"]["type"] == "Terminated"
+        assert run["status"] == "stopped" and run["error"]["type"] == "Terminated", (tmp_path / "child.log").read_text()
 
         # the job restarts from the last checkpoint registered that verifies (SIGTERM may have cut the file
         # being written short): the epoch after it is where training goes on
