@@ -29,7 +29,7 @@ from .object_ids import new_object_id
 from .objective import Objective, Progress
 from .schema import BLOBS, CHECKPOINTS, EPOCHS, EXPERIMENTS, STATUSES, SUBJECTS
 from .series_buffer import SeriesBuffer
-from .store import Store, open_store
+from .store import Store, open_store, seed_uri
 from .store.index_keys import IndexInfo, index_spec
 from .store.base import AppendSeries, MetricSeries, Put, Update, Upsert, Write
 from .types import Document, Filter, IdLike, Projection, SortSpec
@@ -747,11 +747,12 @@ class Tracker:
 
 
 class MongoExperimentTracker(Tracker):
-    """The seed's tracker: MongoDB at `mongodb://localhost:27017/` (or `MONGO_URI`), database `eeg2025`."""
+    """The seed's tracker: MongoDB at `mongodb://localhost:27017/` (or `EPOCHLOG_URI`, `store.seed_uri`),
+    database `eeg2025`."""
 
     def __init__(self, connection_string: str | None = None, database: str = "eeg2025", *,
                  uri: str | None = None, **kwargs: Any) -> None:
-        target = uri or connection_string or os.environ.get("MONGO_URI") or "mongodb://localhost:27017/"
+        target = uri or connection_string or seed_uri()
         super().__init__(target, database=database, **kwargs)
 
 

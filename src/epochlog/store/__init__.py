@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from ..errors import InvalidArgument
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write
 
 DEFAULT_URI = "sqlite:///epochlog.db"
+SEED_URI = "mongodb://localhost:27017/"
 MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 MEMORY = ":memory:"
 
 __all__ = ["AppendSeries", "DEFAULT_URI", "Delete", "MetricSeries", "Put", "Store", "Update", "Upsert", "Write",
-           "default_uri", "embedded_path", "is_mongodb_uri", "open_store"]
+           "default_uri", "embedded_path", "is_mongodb_uri", "open_store", "seed_uri"]
 
 
 def default_uri() -> str:
     """`EPOCHLOG_URI` if set, else the embedded store `./epochlog.db`."""
     return os.environ.get("EPOCHLOG_URI") or DEFAULT_URI
+
+
+def seed_uri() -> str:
+    """`MongoExperimentTracker()`'s server: `EPOCHLOG_URI` when it names a MongoDB server, else the seed's
+    `MONGO_URI` (deprecated, with a warning), else `mongodb://localhost:27017/`."""
+    configured = os.environ.get("EPOCHLOG_URI")
+    if configured and is_mongodb_uri(configured):
+        return configured
+    legacy = os.environ.get("MONGO_URI")
+    if legacy:
+        warnings.warn("MONGO_URI is deprecated: set EPOCHLOG_URI, which every part of epochlog reads",
+                      DeprecationWarning, stacklevel=3)
+        return legacy
+    return SEED_URI
 
 
 def open_store(uri: str | os.PathLike[str] | None = None, *, database: str | None = None,
