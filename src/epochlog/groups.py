@@ -16,7 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from .diff import get_path
+from .dotted import get_path
 from .errors import InvalidArgument, StoreError
 from .summary_stats import Summary, summarize, summary_from_sums
 

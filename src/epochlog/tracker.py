@@ -19,7 +19,7 @@ from .artifacts import ArtifactSpec, CheckpointCopies, Collection, carry, open_a
 from .checkpoints import CheckpointState, VerifiedFiles, file_facts, file_signature, verify_file
 from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
 from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
-from .diff import differing_keys, get_path
+from .dotted import differing_keys, get_path
 from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
                         to_object_id, utcnow)
 from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable

@@ -1,6 +1,6 @@
 """`aggregate` on every backend (sqlite, mongo, mongo-journal): the same pipelines, the same answers.
 
-The MongoDB backends run against FerretDB, which holds epochlog's fallback form (store/portable.py), so
+The MongoDB backends run against FerretDB, which holds epochlog's fallback form (store/fallback_form.py), so
 there the pipeline runs in Python over the server's find, as on the embedded store; what FerretDB's own
 aggregation refuses is asserted in `test_ferretdb_server_refusals_are_query_errors_naming_the_stage`.
 """
@@ -159,7 +159,7 @@ def test_outside_the_subset_the_embedded_engine_names_the_culprit(store: Store, 
     inner = getattr(store, "inner", store)
     if type(inner).__name__ == "MongoStore":
         inner._prepare()
-        if not inner.portable:
+        if not inner.uses_fallback_form:
             pytest.skip("a real MongoDB runs these itself")
     with pytest.raises(QueryError, match=culprit.replace("$", r"\$")):
         store.aggregate(C, pipeline)

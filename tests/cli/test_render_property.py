@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from epochlog.cli import browse
 from epochlog.cli.app import console, print_json
 from epochlog.cli.export import Format, write_documents
-from epochlog.diff import differing_keys
+from epochlog.dotted import differing_keys
 from epochlog.display import NO_END, duration
 from tests.seed_era import (
     CHECKPOINTS_ANY,

@@ -1,7 +1,7 @@
 """MongoDB's query and projection semantics on every backend, the test server's fallback form included.
 
 On FerretDB 1.x epochlog stores NaN, ±inf and arrays nested in arrays in a tagged form
-(store/portable.py); these tests write such values and ask every backend the same questions, with
+(store/fallback_form.py); these tests write such values and ask every backend the same questions, with
 MongoDB's documented answers as the expected ones.
 """
 

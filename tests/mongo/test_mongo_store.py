@@ -65,7 +65,8 @@ def test_log_epoch_is_one_round_trip_and_a_batch_of_points_one_bulk_write(counte
     counter.names.clear()
     for epoch in range(20):
         tracker.log_epoch(exp_id, epoch, metrics={"train_loss": 0.1, "val_loss": 0.2})
-    upsert = "insert" if store.portable else "update"  # FerretDB: an insert first, served from the unique index
+    # FerretDB: an insert first, served from the unique index
+    upsert = "insert" if store.uses_fallback_form else "update"
     assert counter.names == [upsert] * 20
     tracker.flush()  # the experiment's best and last epoch, held back within the second (see objective.py)
     assert counter.names == [upsert] * 20 + ["update"]
@@ -85,7 +86,7 @@ def test_non_finite_values_use_the_documented_fallback_on_ferretdb(counted) -> N
     exp_id = tracker.create_experiment(experiment_name="nan", challenge=1, config={"grid": [[1, 2], [3]]})
     tracker.log_epoch(exp_id, 0, metrics={"val_loss": math.nan, "grad": math.inf})
     raw = store._client[store.database_name]["epochs"].find_one({})
-    if store.portable:  # FerretDB refuses NaN and ±Infinity: stored in the queryable fallback form
+    if store.uses_fallback_form:  # FerretDB refuses NaN and ±Infinity: stored in the queryable fallback form
         assert raw["metrics"] == {"val_loss": {"__epochlog_float__": "NaN"}, "grad": {"__epochlog_float__": "Infinity"}}
         assert store.count("epochs", {"metrics.val_loss.__epochlog_float__": "NaN"}) == 1
     metrics = tracker.get_experiment_history(exp_id)["epochs"][0]["metrics"]
@@ -95,9 +96,9 @@ def test_non_finite_values_use_the_documented_fallback_on_ferretdb(counted) -> N
 
 def test_on_a_server_that_takes_them_nan_and_nested_arrays_are_sent_natively() -> None:
     # FerretDB refuses these values, so mongomock stands in for MongoDB: what MongoStore sends to a server
-    # that is not FerretDB (portable=False) is applied there and read back with its meaning.
+    # that is not FerretDB (uses_fallback_form=False) is applied there and read back with its meaning.
     store = MongoStore("mongodb://localhost:27017/eeg2025")
-    assert store.portable is False
+    assert store.uses_fallback_form is False
     document = normalize_document({"_id": ObjectId(), "val_loss": math.nan, "grad": -math.inf, "grid": [[1, 2]]})
     collection, operation = store._operation(Put("epochs", document))
     oracle = mongomock.MongoClient()["eeg2025"][collection]

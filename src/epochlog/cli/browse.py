@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..archive import shown
-from ..diff import get_path
+from ..dotted import get_path
 from ..display import duration, error_text, mapping, model_label, tag_list
 from ..errors import InvalidArgument, NotFound
 from ..tracker import Tracker, leaderboard_statuses

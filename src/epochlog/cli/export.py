@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from ..archive import shown
 from ..csv_cells import cell
-from ..diff import flatten
+from ..dotted import flatten
 from ..schema import EPOCHS
 from ..tracker import Tracker
 from .app import (

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..diff import differing_keys, flatten
+from ..dotted import differing_keys, flatten
 from ..errors import InvalidArgument
 from ..groups import ConfigExcept, Group, Grouping, parse_grouping
 from ..tracker import leaderboard_statuses

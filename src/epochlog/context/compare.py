@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..diff import differing_keys, get_path
+from ..dotted import differing_keys, get_path
 from ..store.base import Store
 from .blobs import PACKAGES, read_blob
 

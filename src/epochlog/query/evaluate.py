@@ -1,7 +1,7 @@
 """A filter evaluated on decoded documents in Python's hands, by the same SQL the embedded store runs.
 
 Projections (`$elemMatch`, the positional `$`) and the MongoDB store on servers that cannot evaluate a
-filter faithfully (store/portable_filter.py) need "does this document match?" outside a table. Rather
+filter faithfully (store/fallback_filter.py) need "does this document match?" outside a table. Rather
 than a second evaluator that could drift from the compiler, the documents are handed to a private
 in-memory SQLite database (one per thread, scratch.py) as the rows `compile_filter` expects.
 """

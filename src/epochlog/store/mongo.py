@@ -28,10 +28,10 @@ from ..query.expr_filter import find_with_expr, has_expr, split_filter
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
-from . import portable
+from . import fallback_form
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
-from .portable_filter import portable_filter
+from .fallback_filter import fallback_filter
 
 DEFAULT_DATABASE = "eeg2025"
 log = logging.getLogger("epochlog.mongo")
@@ -65,7 +65,7 @@ class MongoStore(Store):
         self._ready = False
         self._indexed = False  # whether the indexes were looked at and the missing ones tried (first write)
         self._ready_lock = threading.Lock()
-        self.portable = False  # True on servers that refuse NaN/inf and nested arrays
+        self.uses_fallback_form = False  # True on servers that refuse NaN/inf and nested arrays
         self._index_problems: dict[str, str] = {}
         self._inserts_first: set[str] = set()  # collections whose upserts are tried as inserts first
         self.bulk_size = 0  # most operations per bulk write; 0: no limit
@@ -82,9 +82,9 @@ class MongoStore(Store):
                 return
             with _translated():
                 info = self._client.admin.command("buildInfo")
-                self.portable = "ferretdb" in info or "ferretdbVersion" in info
+                self.uses_fallback_form = "ferretdb" in info or "ferretdbVersion" in info
                 # FerretDB 1.x deadlocks when several clients send multi-operation upsert bulks at once.
-                self.bulk_size = 1 if self.portable else 0
+                self.bulk_size = 1 if self.uses_fallback_form else 0
             self._ready = True
 
     def _prepare_writes(self) -> None:
@@ -129,7 +129,7 @@ class MongoStore(Store):
         # FerretDB 1.x answers an upsert by scanning the collection (125 ms an epoch at 2,000 epochs), an insert
         # from its unique index (3 ms): where that index holds, an upsert is tried as an insert first
         self._inserts_first = {collection for collection, keys in schema.NATURAL_KEYS.items()
-                               if self.portable and (collection, tuple((key, 1) for key in keys)) in unique}
+                               if self.uses_fallback_form and (collection, tuple((key, 1) for key in keys)) in unique}
 
     @property
     def index_problems(self) -> dict[str, str]:
@@ -201,8 +201,8 @@ class MongoStore(Store):
         self._prepare_writes()
         batches: list[tuple[str, list[Any]]] = []
         for write in writes:
-            if isinstance(write, (Update, Delete)) and self.portable and \
-                    not portable_filter(parse_filter(write.filter))[1]:
+            if isinstance(write, (Update, Delete)) and self.uses_fallback_form and \
+                    not fallback_filter(parse_filter(write.filter))[1]:
                 # the server cannot select these documents itself: the earlier writes go first, then the
                 # documents the filter selects now are named by `_id`
                 self._send(batches)
@@ -332,17 +332,17 @@ class MongoStore(Store):
         raise TypeError(f"not a write: {write!r}")
 
     def _encode(self, value: Any) -> Any:
-        return portable.encode(value) if self.portable else value
+        return fallback_form.encode(value) if self.uses_fallback_form else value
 
     def _filter(self, filter: Filter | None) -> dict[str, Any]:
         """A filter as the server takes it: compiled patterns as BSON regexes; on a server holding the fallback
         form, rewritten for it (the write path resolves the filters that cannot be, see `write`)."""
-        if self.portable:
-            return portable_filter(parse_filter(filter))[0]
+        if self.uses_fallback_form:
+            return fallback_filter(parse_filter(filter))[0]
         return _regexes(dict(filter or {}))
 
     def _decode(self, value: Any) -> Any:
-        return portable.decode(value) if self.portable else value
+        return fallback_form.decode(value) if self.uses_fallback_form else value
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -351,7 +351,7 @@ class MongoStore(Store):
         self._prepare()
         if skip < 0 or limit < 0:
             raise QueryError("skip and limit must not be negative")
-        if self.portable and has_expr(filter):  # the server would compare the stored forms (and lacks $expr)
+        if self.uses_fallback_form and has_expr(filter):  # the server would compare the stored forms (and lacks $expr)
             return find_with_expr(lambda plain, order: self.find(collection, plain, sort=order), filter or {},
                                   projection, sort, skip, limit)
         node = parse_filter(split_filter(filter, supported=False)[0])  # MongoDB itself evaluates $expr
@@ -359,7 +359,7 @@ class MongoStore(Store):
         order = list(sort or [])
         if not any(field == "_id" for field, _ in order):
             order.append(("_id", 1))  # ties in insertion order, as the embedded store does
-        if not self.portable:
+        if not self.uses_fallback_form:
             with _translated():
                 cursor = self._db[collection].find(_regexes(dict(filter or {})),
                                                    dict(projection) if projection else None,
@@ -367,19 +367,19 @@ class MongoStore(Store):
                 return list(cursor)
         # The fallback form: the projection is applied here, to decoded values, from the fields it reads.
         fields = project.fields if project else None
-        documents = self._portable_find(collection, node, dict.fromkeys(fields, 1) if fields else None, order,
+        documents = self._fallback_find(collection, node, dict.fromkeys(fields, 1) if fields else None, order,
                                         skip, limit)
         return [project(document) for document in documents] if project else documents
 
-    def _portable_find(self, collection: str, node: Node, fields: dict[str, int] | None,
+    def _fallback_find(self, collection: str, node: Node, fields: dict[str, int] | None,
                        order: list[tuple[str, int]], skip: int, limit: int) -> list[Document]:
         """Decoded documents matching `node` on a server holding the fallback form: the server selects
-        them where its answer is exact (portable_filter.py), else a superset that `matching` decides."""
-        server_filter, exact = portable_filter(node)
+        them where its answer is exact (fallback_filter.py), else a superset that `matching` decides."""
+        server_filter, exact = fallback_filter(node)
         with _translated():
             cursor = self._db[collection].find(server_filter, fields if exact else None, sort=order,
                                                skip=skip if exact else 0, limit=limit if exact else 0)
-            documents = [portable.decode(document) for document in cursor]
+            documents = [fallback_form.decode(document) for document in cursor]
         if exact:
             return documents
         documents = [documents[index] for index in matching(node, documents)][skip:]
@@ -389,11 +389,11 @@ class MongoStore(Store):
         self._prepare()
         if limit < 0:
             raise QueryError("limit must not be negative")
-        if self.portable and has_expr(filter):
+        if self.uses_fallback_form and has_expr(filter):
             return len(self.find(collection, filter, limit=limit))
         node = parse_filter(split_filter(filter, supported=False)[0])
-        if self.portable and not portable_filter(node)[1]:
-            return len(self._portable_find(collection, node, None, [("_id", 1)], 0, limit))
+        if self.uses_fallback_form and not fallback_filter(node)[1]:
+            return len(self._fallback_find(collection, node, None, [("_id", 1)], 0, limit))
         with _translated():
             if limit:
                 return int(self._db[collection].count_documents(self._filter(filter), limit=limit))
@@ -404,7 +404,7 @@ class MongoStore(Store):
         holding the fallback form (FerretDB) would aggregate the stored forms of NaN, infinities and nested
         arrays, not the values, so there the pipeline runs in Python over this store's own find."""
         self._prepare()
-        if self.portable:
+        if self.uses_fallback_form:
             return run_pipeline(self, collection, pipeline, sort_in_find=False)  # tagged NaN sorts as a document
         return self._server_aggregate(collection, pipeline)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..checkpoints import CheckpointState
 from ..context import environment_diff
-from ..diff import differing_keys, flatten, get_path
+from ..dotted import differing_keys, flatten, get_path
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..diff import get_path
+from ..dotted import get_path
 from ..display import text
 from ..errors import InvalidArgument
 from ..tracker import Tracker

@@ -19,7 +19,7 @@ from bson.json_util import JSONOptions
 
 from ..archive import VISIBLE
 from ..csv_cells import cell
-from ..diff import flatten
+from ..dotted import flatten
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, QueryError

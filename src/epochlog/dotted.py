@@ -1,4 +1,5 @@
-"""Flattening nested documents to dotted keys, and the keys on which several documents differ."""
+"""Dotted paths through nested documents: the value at one, a document flattened to them, and the paths on
+which several documents differ."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ epochlog stores
     NaN, inf, -inf       -> {"__epochlog_float__": "NaN" | "Infinity" | "-Infinity"}
     [[1, 2], [3]]        -> [{"__epochlog_array__": [1, 2]}, {"__epochlog_array__": [3]}]
 
-and turns them back on read. Filters are rewritten for these forms (portable_filter.py), so that
+and turns them back on read. Filters are rewritten for these forms (fallback_filter.py), so that
 `{"metrics.val_loss": {"$gt": 1}}` still selects +inf and `{"metrics.val_loss": NaN}` selects NaN, as on
 MongoDB; the leaderboard keeps them out by its own finite bounds.
 """

@@ -1,4 +1,4 @@
-"""A filter as a server holding the fallback form (portable.py) must be asked it, and whether it is exact.
+"""A filter as a server holding the fallback form (fallback_form.py) must be asked it, and whether it is exact.
 
 On such a server NaN and ±inf are documents `{"__epochlog_float__": ...}` and an array inside an array is
 `{"__epochlog_array__": [...]}`, so the filter the user wrote would compare against the wrong values.
@@ -32,13 +32,13 @@ from bson.regex import Regex as BsonRegex
 
 from ..query.nodes import (And, Cmp, Const, ElemMatchDoc, ElemMatchValue, Eq, Exists, In, Mod, Node, Nor,
                            Not, Or, Regex, RegexValue, Size, Type)
-from .portable import ARRAY_TAG, FLOAT_TAG, encode
+from .fallback_form import ARRAY_TAG, FLOAT_TAG, encode
 
 _NOTHING: dict[str, Any] = {"_id": {"$in": []}}
 _SHIFTED_TYPES = frozenset({"double", "number", "object", "array"})  # what the tagged forms change
 
 
-def portable_filter(node: Node) -> tuple[dict[str, Any], bool]:
+def fallback_filter(node: Node) -> tuple[dict[str, Any], bool]:
     """(the filter to send, whether the server's answer is exactly MongoDB's)."""
     return _node(node, True)
 
