@@ -195,7 +195,7 @@ def groups_of_tallies(tallies: Iterable[Tally], mode: str, members: Members) -> 
     for tally in merged.values():
         summary = summarize(tally.values) if tally.values is not None else \
             summary_from_sums(tally.n, tally.total, tally.squares, tally.low or 0.0, tally.high or 0.0)
-        groups.append(Group(tally.key, summary, tally.runs - tally.n, tally.best_id, tally.best_name,
+        groups.append(Group(dict(tally.key), summary, tally.runs - tally.n, tally.best_id, tally.best_name,
                             tally.best_value, members))
     return _ranked(groups, mode)
 

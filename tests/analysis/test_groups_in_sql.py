@@ -89,3 +89,30 @@ def _same(ours: Group, theirs: Group) -> None:
         assert ours.best_id in tied and ours.best_name is not None
     else:
         assert ours.best_id is None
+
+
+def test_an_answer_asked_again_is_reused_until_any_connection_writes(tmp_path: Any) -> None:
+    path = tmp_path / "runs.db"
+    tracker, other = Tracker(path), Tracker(path)
+    ids = [tracker.create_experiment(f"run{i}", 1, config={"model": "eegnex" if i % 2 else "shallow"})
+           for i in range(4)]
+    for index, experiment_id in enumerate(ids):
+        tracker.update_experiment_status(experiment_id, "completed", metrics={"loss": float(index)})
+    tracker.create_index("status", "config.model", "archived", "metrics.loss")
+    scans: list[str] = []
+    tracker.store._db.set_trace_callback(lambda sql: scans.append(sql) if "GROUP BY" in sql else None)
+
+    def summary() -> dict[str, tuple[int, float | None]]:
+        return {group.key["config.model"]: (group.summary.n, group.summary.min)
+                for group in tracker.group_stats(["config.model"], "metrics.loss")}
+
+    assert summary() == {"shallow": (2, 0.0), "eegnex": (2, 1.0)} and len(scans) == 2
+    tracker.group_stats(["config.model"], "metrics.loss")[0].key["config.model"] = "changed by the caller"
+    assert summary() == {"shallow": (2, 0.0), "eegnex": (2, 1.0)} and len(scans) == 2  # no scan: nothing changed
+    tracker.update_experiment_status(ids[1], "completed", metrics={"loss": -1.0})  # this tracker writes
+    assert summary() == {"eegnex": (2, -1.0), "shallow": (2, 0.0)} and len(scans) == 4
+    added = other.create_experiment("added elsewhere", 1, config={"model": "shallow"})  # another connection
+    other.update_experiment_status(added, "completed", metrics={"loss": -2.0})
+    assert summary() == {"shallow": (3, -2.0), "eegnex": (2, -1.0)} and len(scans) == 6
+    tracker.close()
+    other.close()

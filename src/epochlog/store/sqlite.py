@@ -29,7 +29,7 @@ from ..query.sort_key import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
-from .sqlite_groups import GroupQuery
+from .sqlite_groups import GroupQuery, TallyCache
 from .updates import apply_update
 
 #: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table.
@@ -70,6 +70,7 @@ class SQLiteStore(Store):
         self._lock = threading.RLock()
         self._recorded: set[tuple[str, str]] = set()  # array paths known to be in array_paths
         self._plans: dict[Any, tuple[str, tuple[Any, ...]]] = {}  # compiled queries
+        self._tallies = TallyCache()  # group_stats' answers while the file is unchanged
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -338,8 +339,15 @@ class SQLiteStore(Store):
             if not query.usable:
                 return None
             where, params = compile_filter(filter, schema.TYPED_FIELDS[table], frozenset(arrays))
-            tallies = query.tallies(db, where, params)  # INDEXED BY a plain index always has a plan: a full scan
-            return None if tallies is None else (tallies, Members(load=query.member_loader(self._read, where, params)))
+            question = (tuple(paths), metric, mode, index, arrays, where, tuple(params))
+            version = self._tallies.version(db)
+            tallies = self._tallies.get(question, version)
+            if tallies is None:
+                tallies = query.tallies(db, where, params)  # INDEXED BY a plain index always has a plan: a scan
+                if tallies is None:
+                    return None
+                self._tallies.put(question, version, tallies)
+            return tallies, Members(load=query.member_loader(self._read, where, params))
 
         return self._in_snapshot(table, run)
 

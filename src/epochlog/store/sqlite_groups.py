@@ -4,13 +4,14 @@ finite values the count, sum, sum of squares, extremes and best run.
 Two aggregate queries over the same groups in the same order, one of them taking the best value with its row,
 the other the sums and the worst value; an index holding the grouping paths and then the metric
 (`epochlog index add`) lets both read the index alone. Groups whose sums are too imprecise for the spread get
-their values read again, from the same index.
+their values read again, from the same index. `TallyCache` keeps the answers while the file is unchanged, so a
+dashboard asking again between two writes is answered without a scan.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from bson import ObjectId
@@ -104,6 +105,32 @@ class GroupQuery:
         rows = db.execute(f"SELECT {self.value} AS v {self.source} WHERE ({where}) AND {same} AND v IS NOT NULL",
                           [*params, *key]).fetchall()
         return [float(row[0]) for row in rows]
+
+
+class TallyCache:
+    """The tallies of the last few group queries, each for as long as the database is as it was when they were
+    computed: unchanged by this connection (`total_changes`) and by every other one, of any process
+    (`PRAGMA data_version`, read in the query's snapshot)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: dict[Hashable, tuple[tuple[int, int], list[Tally]]] = {}
+
+    @staticmethod
+    def version(db: sqlite3.Connection) -> tuple[int, int]:
+        """Which state of the database `db`'s open read transaction sees."""
+        return int(db.execute("PRAGMA data_version").fetchone()[0]), db.total_changes
+
+    def get(self, question: Hashable, version: tuple[int, int]) -> list[Tally] | None:
+        """The tallies of `question` at `version`, if known (shared: `groups_of_tallies` copies what it hands out)."""
+        entry = self._entries.get(question)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, question: Hashable, version: tuple[int, int], tallies: list[Tally]) -> None:
+        self._entries.pop(question, None)
+        if len(self._entries) >= self._size:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[question] = (version, tallies)
 
 
 def _columns(path: str, arrays: frozenset[str]) -> tuple[str, str] | None:
