@@ -658,8 +658,7 @@ class Tracker:
         server has refused any journaled write (kept aside; see `epochlog sync --retry-refused`).
         """
         self.flush()
-        drain = getattr(self.store, "flush", None)
-        return bool(drain(timeout)) if drain is not None else True
+        return self.store.flush(timeout)
 
     def push(self, destination: str | os.PathLike[str] | Store | Tracker, *, query: Filter | None = None,
              since: dt.datetime | dt.date | None = None, full: bool = False, dry_run: bool = False) -> PushSummary:

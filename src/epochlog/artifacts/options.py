@@ -36,8 +36,8 @@ def open_artifacts(spec: ArtifactSpec, store: Store) -> ArtifactStore | None:
     inner = getattr(store, "inner", store)  # the journal's MongoDB
     mongo = is_mongodb_uri(store.uri)
     if spec is True or spec == "gridfs":
-        if mongo:
-            return GridFSArtifacts(store.uri, getattr(inner, "database_name"))
+        if mongo and store.database_name is not None:
+            return GridFSArtifacts(store.uri, store.database_name)
         if spec == "gridfs":
             raise InvalidArgument("artifacts='gridfs' needs a MongoDB store; give a directory for this one")
         path = getattr(inner, "path", ":memory:")

@@ -102,10 +102,17 @@ class Store(ABC):
     """A document store holding the collections in `schema.COLLECTIONS`."""
 
     uri: str
+    database_name: str | None = None  # the MongoDB database a store holds; None for the embedded store
 
     @abstractmethod
     def write(self, writes: Sequence[Write]) -> None:
         """Apply `writes` in order; all or nothing where the backend has transactions."""
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every write accepted so far has reached the target (at most `timeout` seconds); False if
+        some has not. Stores that write through at once have nothing to wait for; the journal ships its
+        backlog."""
+        return True
 
     @abstractmethod
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,

@@ -196,7 +196,8 @@ class JournaledStore(Store):
                  read_wait: float = 5.0, max_backoff: float | None = None) -> None:
         self.inner = inner
         self.uri = inner.uri
-        self.directory = directory or journal_directory(inner.uri, getattr(inner, "database_name", None))
+        self.database_name = inner.database_name
+        self.directory = directory or journal_directory(inner.uri, inner.database_name)
         self.flush_timeout = flush_timeout
         self.read_wait = read_wait
         self.max_backoff = max_backoff if max_backoff is not None else max_backoff_from_env()
@@ -493,7 +494,7 @@ def sync(inner: Store, directory: Path | None = None, timeout: float | None = No
     """Ship what earlier processes left in the journals of `inner`'s target (and, with `retry_refused`, the
     rows the target refused before); report what happened, with the reasons of what is still refused.
     Journals held by live processes are theirs to ship, and are left alone."""
-    directory = directory or journal_directory(inner.uri, getattr(inner, "database_name", None))
+    directory = directory or journal_directory(inner.uri, inner.database_name)
     retried = sum(_each_orphan(directory, JournalFile.retry_refused)) if retry_refused else 0
     refused_before = len([row for rows in _each_orphan(directory, JournalFile.refused_rows) for row in rows])
     store = JournaledStore(inner, directory, flush_timeout=timeout or 60.0)

@@ -53,7 +53,7 @@ class MongoStore(Store):
             parsed = parse_uri(uri)
         except (mongo_errors.InvalidURI, mongo_errors.ConfigurationError, ValueError) as error:
             raise StoreError(f"invalid MongoDB URI {uri!r}: {error}") from None
-        self.database_name = database or parsed.get("database") or DEFAULT_DATABASE
+        self.database_name: str = database or parsed.get("database") or DEFAULT_DATABASE
         options = {key.lower() for key in parsed.get("options", {})}
         if "serverselectiontimeoutms" not in options:  # the URI's own settings win
             client_options.setdefault("serverSelectionTimeoutMS", server_selection_timeout_ms)
@@ -446,7 +446,7 @@ class MongoStore(Store):
     def drop_database(self) -> None:
         """Delete the whole database (tests and `epochlog` maintenance only)."""
         with _translated():
-            self._client.drop_database(self.database_name)
+            self._client.drop_database(self._db)
 
 
 def _satisfied(existing: dict[tuple[tuple[str, int], ...], bool], spec: IndexSpec) -> bool:

@@ -117,9 +117,8 @@ class Push:
             if self.progress is not None:
                 self.progress(min(start + BATCH, total), total)
         self._write([self.forward.finish(self.now, utcnow(), complete=not visit.filtered)])
-        drain = getattr(self.dest, "flush", None)
-        if drain is not None and not self.dry_run:
-            self.summary.shipped = bool(drain(60.0))
+        if not self.dry_run:
+            self.summary.shipped = self.dest.flush(60.0)
         return self.summary
 
     # -- one batch of experiments ------------------------------------------------------------------

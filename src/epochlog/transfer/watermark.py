@@ -37,7 +37,7 @@ def store_key(store: Store) -> str:
         return "sqlite:///" + (path if path == ":memory:" else str(Path(path).resolve()))
     from ..store.journal import target_key
 
-    return target_key(inner.uri, getattr(inner, "database_name", None))
+    return target_key(inner.uri, inner.database_name)
 
 
 @dataclass
