@@ -218,6 +218,7 @@ def test_only_rank_zero_records(sqlite_tracker: Tracker, tmp_path: Path, monkeyp
     logger = EpochlogLogger(tracker=sqlite_tracker)
     fit(logger, max_epochs=1, default_root_dir=str(tmp_path))
     assert logger.experiment_id is None and sqlite_tracker.count_experiments() == 0
+    assert not isinstance(logger.experiment, Tracker)  # Lightning's stand-in, which ignores every call
 
 
 def test_without_hyperparameter_logging_the_callback_given_records(sqlite_tracker: Tracker, tmp_path: Path) -> None:
