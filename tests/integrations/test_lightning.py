@@ -1,6 +1,7 @@
 """The PyTorch Lightning logger, on real `Trainer.fit`s of a tiny network on CPU.
 
-The main fit runs on every backend; a failure and resuming on the embedded store and MongoDB behind the
+The main fit runs on every backend, with each namespace's Trainer (`lightning.pytorch` and the standalone
+`pytorch_lightning`); a failure and resuming on the embedded store and MongoDB behind the
 journal; the other tests on the embedded store. Ctrl-C and SIGTERM are real signals the training process sends
 itself (Lightning ends the fit with `SystemExit` then); a child process costs seconds of CPU importing torch
 and Lightning, so only SIGKILL, which nothing survives, runs in one, followed by a restarted job.
@@ -15,16 +16,19 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import lightning.pytorch as L
 import pytest
+import pytorch_lightning
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 from torch.utils.data import DataLoader, TensorDataset
 
 from epochlog import Tracker
+from epochlog.integrations import pytorch_lightning as standalone
 from epochlog.integrations.lightning import CHECKPOINT_KEY, EpochlogLogger
 
 from . import children
@@ -41,9 +45,10 @@ pytestmark = [
 ]
 
 
-class Classifier(L.LightningModule):
-    """A small MLP; `delay` seconds are slept in each training step, the step after the first `fail_after`
-    raises RuntimeError, the one after the first `signal_after` sends the process `signum`."""
+class Network:
+    """A small MLP, mixed into either namespace's LightningModule; `delay` seconds are slept in each training step,
+    the step after the first `fail_after` raises RuntimeError, the one after the first `signal_after` sends the
+    process `signum`."""
 
     def __init__(self, hidden: int = 8, lr: float = 0.3, delay: float = 0.0, fail_after: int | None = None,
                  signal_after: int | None = None, signum: int = 0) -> None:
@@ -75,6 +80,10 @@ class Classifier(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=self.hparams["lr"])
 
 
+class Classifier(Network, L.LightningModule):
+    """`Network` as a `lightning.pytorch` LightningModule."""
+
+
 def loaders() -> tuple[DataLoader[Any], DataLoader[Any]]:
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(TRAIN + VAL, FEATURES, generator=generator)
@@ -83,10 +92,11 @@ def loaders() -> tuple[DataLoader[Any], DataLoader[Any]]:
             DataLoader(TensorDataset(X[TRAIN:], y[TRAIN:]), batch_size=BATCH))
 
 
-def trainer(logger: EpochlogLogger, callbacks: list[Any] | None = None, **options: Any) -> L.Trainer:
+def trainer(logger: EpochlogLogger, callbacks: list[Any] | None = None, lightning: ModuleType = L,
+            **options: Any) -> L.Trainer:
     settings: dict[str, Any] = {"max_epochs": 4, "accelerator": "cpu", "enable_progress_bar": False,
                                 "enable_model_summary": False, "log_every_n_steps": 1, **options}
-    return L.Trainer(logger=logger, callbacks=callbacks or [], **settings)
+    return lightning.Trainer(logger=logger, callbacks=callbacks or [], **settings)
 
 
 def fit(logger: EpochlogLogger, callbacks: list[Any] | None = None, module: Classifier | None = None,
@@ -97,8 +107,9 @@ def fit(logger: EpochlogLogger, callbacks: list[Any] | None = None, module: Clas
     return run
 
 
-class Values(L.Callback):
-    """What Lightning itself reported at each epoch's end, to compare the experiment with."""
+class Reported:
+    """What Lightning itself reported at each epoch's end, to compare the experiment with (mixed into either
+    namespace's Callback)."""
 
     def __init__(self) -> None:
         self.epochs: list[dict[str, float]] = []
@@ -107,13 +118,34 @@ class Values(L.Callback):
         self.epochs.append({key: float(value) for key, value in trainer.callback_metrics.items()})
 
 
+class Values(Reported, L.Callback):
+    """`Reported` as a `lightning.pytorch` Callback."""
+
+
+# pytorch_lightning's Trainer accepts only its own LightningModules, Callbacks and Loggers
+
+class StandaloneClassifier(Network, pytorch_lightning.LightningModule):
+    """`Network` as a `pytorch_lightning` LightningModule."""
+
+
+class StandaloneValues(Reported, pytorch_lightning.Callback):
+    """`Reported` as a `pytorch_lightning` Callback."""
+
+
 # -- a fit, on every backend ----------------------------------------------------------------------------
 
-def test_a_fit_records_config_model_epochs_steps_checkpoints_and_the_end(tracker: Tracker, tmp_path: Path) -> None:
-    logger = EpochlogLogger(tracker=tracker, experiment_name="mlp", challenge=1, tags=["cpu"], subject="s01")
-    checkpoint = ModelCheckpoint(dirpath=str(tmp_path / "cp"), monitor="val_loss", save_top_k=2, save_last=True)
-    seen = Values()
-    run = fit(logger, [checkpoint, seen])
+@pytest.mark.parametrize(("lightning", "logger_type", "module_type", "values_type"), [
+    (L, EpochlogLogger, Classifier, Values),
+    (pytorch_lightning, standalone.EpochlogLogger, StandaloneClassifier, StandaloneValues),
+], ids=["lightning.pytorch", "pytorch_lightning"])
+def test_a_fit_records_config_model_epochs_steps_checkpoints_and_the_end(
+        tracker: Tracker, tmp_path: Path, lightning: ModuleType, logger_type: type[EpochlogLogger],
+        module_type: type[Classifier], values_type: type[Values]) -> None:
+    logger = logger_type(tracker=tracker, experiment_name="mlp", challenge=1, tags=["cpu"], subject="s01")
+    checkpoint = lightning.callbacks.ModelCheckpoint(dirpath=str(tmp_path / "cp"), monitor="val_loss", save_top_k=2,
+                                                     save_last=True)
+    seen = values_type()
+    run = fit(logger, [checkpoint, seen], module=module_type(), lightning=lightning)
 
     found = history(tracker, logger.experiment_id)
     experiment = found["experiment"]
@@ -123,7 +155,7 @@ def test_a_fit_records_config_model_epochs_steps_checkpoints_and_the_end(tracker
     assert experiment["config"] == {"hidden": 8, "lr": 0.3, "delay": 0.0, "fail_after": None, "signal_after": None,
                                     "signum": 0}
     parameters = sum(p.numel() for p in run.lightning_module.parameters())
-    assert experiment["model"] == {"name": "Classifier", "module": "Sequential", "parameters": parameters}
+    assert experiment["model"] == {"name": module_type.__name__, "module": "Sequential", "parameters": parameters}
     assert experiment["dataset"] == {"train_size": TRAIN, "val_size": VAL}
     assert experiment["objective"] == {"metric": "val_loss", "mode": "min"}
 
@@ -157,6 +189,8 @@ def test_a_fit_records_config_model_epochs_steps_checkpoints_and_the_end(tracker
     # top 2: the others were deleted by ModelCheckpoint, last.ckpt was overwritten
     states = {c["file"]["path"]: s["state"] for c, s in zip(checkpoints, tracker.verify_checkpoints(logger.experiment_id))}
     assert states[checkpoint.best_model_path] == "ok"
+    assert torch.load(checkpoint.last_model_path, weights_only=False)[CHECKPOINT_KEY] == \
+        {"experiment_id": logger.experiment_id}
     assert logger.version == logger.experiment_id and logger.name == "epochlog"
 
 

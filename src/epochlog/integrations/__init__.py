@@ -2,6 +2,7 @@
 
     from epochlog.integrations.skorch import EpochlogCallback        # braindecode / skorch
     from epochlog.integrations.lightning import EpochlogLogger       # PyTorch Lightning
+    from epochlog.integrations.pytorch_lightning import EpochlogLogger  # the same, for `pytorch_lightning`
     from epochlog.integrations.transformers import EpochlogCallback  # Hugging Face Trainer
     from epochlog.integrations.keras import EpochlogCallback         # Keras 3
 

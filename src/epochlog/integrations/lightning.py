@@ -17,6 +17,9 @@ step series at Lightning's step; every file a `ModelCheckpoint` saves; how the f
 
 Resuming `trainer.fit(model, ckpt_path=...)` continues the experiment the checkpoint was saved in (its id is
 stored under the checkpoint's `"epochlog"` key). Only the global rank zero records.
+
+A `pytorch_lightning.Trainer` (the standalone package) accepts only its own Loggers and Callbacks: import the
+same classes from `epochlog.integrations.pytorch_lightning` for it.
 """
 
 from __future__ import annotations
