@@ -1,10 +1,10 @@
 """The PyTorch Lightning logger, on real `Trainer.fit`s of a tiny network on CPU.
 
 The main fit runs on every backend, with each namespace's Trainer (`lightning.pytorch` and the standalone
-`pytorch_lightning`); a failure and resuming on the embedded store and MongoDB behind the
-journal; the other tests on the embedded store. Ctrl-C and SIGTERM are real signals the training process sends
-itself (Lightning ends the fit with `SystemExit` then); a child process costs seconds of CPU importing torch
-and Lightning, so only SIGKILL, which nothing survives, runs in one, followed by a restarted job.
+`pytorch_lightning`); a failure and resuming on the embedded store and MongoDB behind the journal; the other
+tests on the embedded store. Ctrl-C and SIGTERM are real signals the training process sends itself (Lightning
+ends the fit with `SystemExit` then); a child process costs seconds of CPU importing torch and Lightning, so
+only SIGKILL, which nothing survives, runs in one, followed by a restarted job.
 """
 
 from __future__ import annotations
