@@ -11,7 +11,8 @@ from bson import ObjectId
 from epochlog import Tracker
 from epochlog import json_codec
 from epochlog.store.base import Put, Update
-from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from epochlog.store.migrations import SCHEMA_VERSION
+from epochlog.store.sqlite import SQLiteStore
 
 
 def _put(store: SQLiteStore, **document: object) -> ObjectId:

@@ -8,7 +8,8 @@ from pathlib import Path
 from epochlog.context.blobs import PACKAGES, packages_blob, read_blob
 from epochlog.schema import BLOBS
 from epochlog.store.base import Put
-from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from epochlog.store.migrations import SCHEMA_VERSION
+from epochlog.store.sqlite import SQLiteStore
 
 
 def test_a_schema_2_file_gains_the_blobs_table_and_keeps_its_experiments(tmp_path: Path) -> None:

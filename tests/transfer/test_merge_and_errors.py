@@ -10,7 +10,8 @@ import pytest
 from epochlog import InvalidArgument, NotFound, Tracker
 from epochlog.errors import QueryError
 from epochlog.schema import EPOCHS, EXPERIMENTS, SUBJECTS
-from epochlog.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from epochlog.store.migrations import SCHEMA_VERSION
+from epochlog.store.sqlite import SQLiteStore
 from epochlog.transfer import merge, push
 
 from .stores import content, fill

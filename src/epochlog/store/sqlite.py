@@ -29,12 +29,10 @@ from ..query.sort_key import scalar_ref, sort_rank, sort_value
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
+from .migrations import migrate
 from .sqlite_groups import GroupQuery, TallyCache
 from .updates import apply_update
 
-#: 2: the array_paths table; untyped fields indexed by their sort key; epochs WITHOUT ROWID. 3: the blobs table.
-#: 4: the console and alerts tables. 5: the transfers table. 6: the user_indexes table
-SCHEMA_VERSION = 6
 T = TypeVar("T")
 _ARRAY_PATHS_SQL = "SELECT path FROM array_paths WHERE collection = ? ORDER BY path"
 _MAX_PLANS = 256
@@ -76,7 +74,11 @@ class SQLiteStore(Store):
         try:
             self._db = sqlite3.connect(self.path, timeout=min(busy_timeout, 5.0), isolation_level=None,
                                        check_same_thread=False)
-            self._retrying(self._open)
+            try:
+                self._retrying(self._open)
+            except BaseException:  # a file of a newer epochlog, a busy one past the timeout: nothing kept open
+                self._db.close()
+                raise
         except sqlite3.DatabaseError as error:
             raise StoreUnavailable(f"cannot open {self.path}: {error}") from error
         self._closed = False
@@ -89,22 +91,15 @@ class SQLiteStore(Store):
         if self.path != ":memory:":
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} was written by a newer epochlog (schema {version})")
-        if version < SCHEMA_VERSION:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
-                if version == 1:
-                    self._upgrade_from_1()
-                else:  # 0 (new), or 2 to 5, which lack only tables added since: create what is missing
-                    self._create_tables()
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        migrate(db, self.path, self._build)
+
+    def _build(self, version: int) -> None:
+        """What a file at schema `version` lacks (store.migrations): schema 1 is rebuilt; 0 (a new file) and
+        2 to 5 lack only tables added since, created if missing."""
+        if version == 1:
+            self._upgrade_from_1()
+        else:
+            self._create_tables()
 
     def _create_tables(self) -> None:
         db = self._db
