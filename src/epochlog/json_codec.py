@@ -15,22 +15,15 @@ import base64
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Iterable
-from json.encoder import (  # type: ignore[attr-defined]
-    _make_iterencode,
-    c_make_encoder,
-    encode_basestring,
-    encode_basestring_ascii,
-)
+import os
+from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
 
 from .documents import date_to_millis, millis_to_date
 from .object_ids import object_id
-
-NAN_TOKEN = '{"$numberDouble":"NaN"}'
-
+from .speedups import json_encoder
 
 def _default(value: Any) -> Any:
     kind = type(value)  # exact types first: this runs for every ObjectId and date of every document
@@ -45,32 +38,34 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not a normalized value: {type(value).__name__}")
 
 
-def _floatstr(value: float) -> str:
-    if value != value:
-        return NAN_TOKEN
-    if math.isinf(value):
-        return "1e999" if value > 0 else "-1e999"
-    return float.__repr__(value)
+# One encoder for every document (the json module's C one when it passes its check, speedups.py).
+_chunks = json_encoder(_default)
+# What stands for an infinity while a document is encoded, replaced by SQLite's literal afterwards: a string no
+# document holds (a NUL and this process's random nonce).
+_INFINITY = {1: "\x00+inf" + os.urandom(8).hex(), -1: "\x00-inf" + os.urandom(8).hex()}
+_INFINITY_TEXT = {json.dumps(text, ensure_ascii=False): literal for text, literal in
+                  ((_INFINITY[1], "1e999"), (_INFINITY[-1], "-1e999"))}
 
 
-# One C encoder for every document (json.dumps and JSONEncoder.encode build a new one on each call); no
-# circular-reference markers: normalized documents have no cycles (normalize_document refuses them).
-if c_make_encoder is not None:
-    _c_encode = c_make_encoder(None, _default, encode_basestring, None, ":", ",", False, False, True)
-
-    def _chunks(document: Any) -> Iterable[str]:
-        return _c_encode(document, 0)  # type: ignore[no-any-return]
-else:  # a Python without the json module's C accelerator
-    _python_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default)
-    _chunks = _python_encoder.iterencode  # type: ignore[assignment]
+def _non_finite_as_tokens(value: Any) -> Any:
+    """`value` with NaN as its tag and the infinities as stand-ins (documents, lists and tuples rebuilt)."""
+    kind = type(value)
+    if kind is float and not math.isfinite(value):
+        return {"$numberDouble": "NaN"} if value != value else _INFINITY[1 if value > 0 else -1]
+    if kind is dict:
+        return {key: _non_finite_as_tokens(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_non_finite_as_tokens(item) for item in value]
+    return value
 
 
 def dumps(document: Any) -> str:
     """JSON text for a normalized document or value."""
     text = "".join(_chunks(document))
     if "NaN" in text or "Infinity" in text:  # rare: re-encode with tokens SQLite understands
-        text = "".join(_make_iterencode({}, _default, encode_basestring_ascii, None, _floatstr, ":", ",",
-                                        False, False, True)(document, 0))
+        text = "".join(_chunks(_non_finite_as_tokens(document)))
+        for stand_in, literal in _INFINITY_TEXT.items():
+            text = text.replace(stand_in, literal)
     return text
 
 

@@ -1,8 +1,8 @@
 """ObjectIds built faster than bson's constructor: from 24 hex digits, and new ones for every logged epoch.
 
-Both set the bytes of bson's `ObjectId` directly (its private slot); an import-time self-check falls back
-to bson's own constructor if that ever stops giving equal ids. New ids follow the ObjectId layout: 4 bytes
-of seconds, 5 random bytes per process (drawn again in a forked child), a 3-byte counter.
+Both hand the 12 bytes to `speedups.objectid_from_bytes` (bson's private slot, checked at import, else bson's
+constructor). New ids follow the ObjectId layout: 4 bytes of seconds, 5 random bytes per process (drawn again
+in a forked child), a 3-byte counter.
 """
 
 from __future__ import annotations
@@ -17,14 +17,9 @@ from typing import Any
 
 from bson import ObjectId
 
-_new = object.__new__
+from .speedups import objectid_from_bytes as _from_bytes
+
 _pack_seconds = struct.Struct(">I").pack
-
-
-def _from_bytes(binary: bytes) -> ObjectId:
-    oid = _new(ObjectId)
-    oid._ObjectId__id = binary  # type: ignore[attr-defined]
-    return oid
 
 
 def object_id(value: Any, _fromhex: Callable[[str], bytes] = bytes.fromhex) -> ObjectId:
@@ -62,20 +57,3 @@ def new_object_id() -> ObjectId:
     process = _process
     return _from_bytes(_pack_seconds(int(time.time()) & 0xFFFFFFFF) + process.random
                        + (next(process.counter) & 0xFFFFFF).to_bytes(3, "big"))
-
-
-def _self_check() -> None:
-    global object_id, new_object_id
-    text = "0123456789abcdef01234567"
-    try:
-        parsed, made = object_id(text), new_object_id()
-        ok = (parsed == ObjectId(text) and str(parsed) == text and hash(parsed) == hash(ObjectId(text))
-              and ObjectId(str(made)) == made and abs(made.generation_time.timestamp() - time.time()) < 2)
-    except Exception:
-        ok = False
-    if not ok:
-        object_id = ObjectId  # type: ignore[assignment]
-        new_object_id = ObjectId
-
-
-_self_check()
