@@ -13,6 +13,7 @@ import pytest
 from epochlog import Tracker
 from epochlog.store import Store
 from epochlog.store.sqlite import SQLiteStore
+from tests import fuzzing  # noqa: F401  (loads the Hypothesis profile before any test is collected)
 from tests.cli.helpers import Cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,6 +22,8 @@ from epochlog.query.aggregate.values import order_key
 from epochlog.store.base import Put
 from epochlog.store.sqlite import SQLiteStore
 
+from tests.fuzzing import examples
+
 with warnings.catch_warnings():  # see tests/query/conftest.py: readable Hypothesis failures
     warnings.simplefilter("ignore", DeprecationWarning)
     try:
@@ -192,7 +194,7 @@ def _order(pipeline: list[dict[str, Any]]) -> tuple[bool, bool]:
     return defined, ordered
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(generated=documents, pipeline=pipelines)
 def test_pipelines_agree_with_mongomock(generated: list[dict[str, Any]], pipeline: list[dict[str, Any]]) -> None:
     docs = _numbered(generated)
@@ -249,7 +251,7 @@ find_filters = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(generated=documents.filter(bool), filter=find_filters, direction=st.sampled_from([1, -1]), skip=st.integers(0, 3),
        limit=st.integers(0, 3))
 def test_expr_in_find_agrees_with_mongomock(generated: list[dict[str, Any]], filter: dict[str, Any],

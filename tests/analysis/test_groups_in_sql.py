@@ -19,6 +19,8 @@ from epochlog.groups import Group, canonical, group_runs, projection
 from epochlog.store import Put
 from epochlog.store.sqlite import SQLiteStore
 
+from tests.fuzzing import examples
+
 DAY = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 keys = st.one_of(st.sampled_from(["a", "b", 1, 1.0, 2, True, False, None, DAY, "missing", math.nan]),
                  st.sampled_from([{"x": 1, "y": 2}, {"y": 2, "x": 1}, {"x": 1}]))
@@ -46,7 +48,7 @@ def _store(rows: list[tuple[Any, ...]], shift: float) -> Tracker:
     return tracker
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(runs, st.sampled_from(["min", "max"]), offset, st.booleans(), st.sampled_from([["config.model"],
                                                                                        ["config.model", "config.lr"]]))
 def test_sql_groups_are_the_python_groups(rows: list[tuple[Any, ...]], mode: str, shift: float, indexed: bool,

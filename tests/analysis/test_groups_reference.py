@@ -14,6 +14,8 @@ from scipy import stats
 
 from epochlog.groups import ConfigExcept, group_runs
 
+from tests.fuzzing import examples
+
 MODELS = ["eegnex", "shallow", "deep4"]
 metric_values = st.one_of(
     st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),  # mostly finite values
@@ -44,7 +46,7 @@ def _reference(documents: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.groupby(["model", "lr"])["loss"].agg(["count", "size", "mean", "std", "sem", "min", "max"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(runs, st.sampled_from(["min", "max"]), st.booleans())
 def test_groups_agree_with_pandas(rows: list[tuple[str, Any, int, Any]], mode: str, except_seed: bool) -> None:
     documents = _documents(rows)

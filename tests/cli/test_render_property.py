@@ -33,6 +33,7 @@ from tests.seed_era import (
     seed_era_experiments,
     shapes,
 )
+from tests.fuzzing import examples
 
 SEEN: Counter[str] = Counter()
 #: The cases issue 12 found in real seed-era databases, and the durations that must say what they are.
@@ -69,7 +70,7 @@ def seed_era_examples(test: Any) -> Any:
 
 
 @seed_era_examples
-@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=EXPERIMENTS_ANY, epochs=EPOCHS_ANY, checkpoints=CHECKPOINTS_ANY)
 def _renders(document: dict[str, Any], epochs: list[dict[str, Any]], checkpoints: list[dict[str, Any]]) -> None:
     _record(document, epochs, checkpoints)

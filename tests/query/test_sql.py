@@ -600,7 +600,7 @@ def test_sort_by_an_offset_that_holds_an_array_uses_its_elements(table: Table) -
 
 
 @pytest.mark.parametrize("sort", [[("a", 0)], [("a", "asc")], [("a", True)], ["a"], "a", [("a", 1, 2)],
-                                  [("$a", 1)]])
+                                  [("$a", 1)], True, 3, 2.5, object()])
 def test_bad_sorts_are_refused(sort: Any) -> None:
     with pytest.raises(QueryError):
         compile_sort(sort)

@@ -10,6 +10,8 @@ from hypothesis.extra.numpy import arrays
 
 from epochlog.web.downsample import min_max, to_json_values, window
 
+from tests.fuzzing import examples
+
 
 def test_short_series_pass_through() -> None:
     steps, values = np.arange(10), np.linspace(0, 1, 10)
@@ -46,7 +48,7 @@ def test_window_selects_a_step_range() -> None:
     assert window(steps, values, None, 5)[0].tolist() == [0]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(arrays(np.float64, st.integers(1, 3000), elements=st.floats(allow_nan=True, allow_infinity=False, width=32)),
        st.integers(4, 500))
 def test_any_series_shrinks_to_at_most_the_points_asked(values: np.ndarray, points: int) -> None:

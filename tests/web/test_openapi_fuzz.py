@@ -10,6 +10,7 @@ from schemathesis.checks import not_a_server_error
 
 from epochlog.web import create_app
 
+from tests.fuzzing import examples
 from .conftest import TOKEN, Demo, LiveServer
 
 EXAMPLES = 12  # per operation: the whole run stays well under a minute
@@ -27,7 +28,7 @@ def test_no_generated_request_causes_a_server_error(demo: Demo) -> None:
             labels.append(operation.label)
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=examples(EXAMPLES), deadline=None, suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
                 case.call_and_validate(headers=headers, checks=[not_a_server_error])
 

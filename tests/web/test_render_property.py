@@ -32,6 +32,7 @@ from tests.seed_era import (
     shapes,
 )
 
+from tests.fuzzing import examples
 from .conftest import TestClient
 
 REQUIRED = {"tags=int", "tags=str", "notes=list", "model=str", "config=list", "config=str", "error=str",
@@ -65,7 +66,7 @@ def test_every_page_and_endpoint_answers_any_json_like_document(tmp_path: Path) 
         return test
 
     @seed_era_examples
-    @settings(max_examples=100, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples(100), deadline=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(document=EXPERIMENTS_ANY, epochs=EPOCHS_ANY, checkpoints=CHECKPOINTS_ANY)
     def answers(document: dict[str, Any], epochs: list[dict[str, Any]], checkpoints: list[dict[str, Any]]) -> None:

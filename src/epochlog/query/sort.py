@@ -35,7 +35,7 @@ def compile_sort(sort: Sequence[tuple[str, int]] | Mapping[str, int] | None,
     value alone if the filter fixes its rank (`sort_key.fixed_ranks`)."""
     if not sort:
         return "", []
-    if isinstance(sort, str):
+    if not isinstance(sort, (Mapping, list, tuple)):
         raise QueryError(f"a sort is a list of (field, direction) pairs, got {sort!r}")
     items = list(sort.items()) if isinstance(sort, Mapping) else list(sort)
     parts: list[Sql] = []
