@@ -17,7 +17,9 @@ from tests import fuzzing  # noqa: F401  (loads the Hypothesis profile before an
 from tests.cli.helpers import Cli
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ["sqlite", "mongo", "mongo-journal"]
+# the MongoDB backends are marked `mongo`, so `-m "not mongo"` runs the suite without the test server
+BACKENDS = ["sqlite", pytest.param("mongo", marks=pytest.mark.mongo),
+            pytest.param("mongo-journal", marks=pytest.mark.mongo)]
 
 
 def start_service(script: str, data_dir: Path) -> str:
