@@ -6,7 +6,8 @@ At each size (the store grows from one to the next) it times, median of several 
 the dashboard's first page, a leaderboard on a metric the user picked (with the index `epochlog index add`
 makes, and without it for contrast), searches on a config path, `group_stats` over 1,000 groups (pushed into SQL
 through the grouping index, after a write and asked again with nothing written since; and the config-except-seed
-grouping, which reads every document), and one run's history among 3,000,000 epochs. The budgeted questions must answer under `--budget-ms` at the largest size; the
+grouping, which reads every document), an aggregation `$group` in SQL and in Python, and one run's history among
+3,000,000 epochs. The budgeted questions must answer under `--budget-ms` at the largest size; the
 script exits non-zero when one does not, and prints how each grows from the smallest size to the largest.
 """
 
@@ -26,8 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.measure import median_of  # noqa: E402
 from benchmarks.scale_data import GROUP_BY, LEARNING_RATES, fill  # noqa: E402
 from epochlog import ConfigExcept, Tracker  # noqa: E402
+from epochlog.query.aggregate.stages import run_stages  # noqa: E402
 from epochlog.web import create_app, listing  # noqa: E402
 
+MODEL_GROUP = {"_id": "$config.model", "mean": {"$avg": "$metrics.best_val_loss"},
+               "best": {"$min": "$metrics.best_val_loss"}, "runs": {"$sum": 1}}
 INDEXES = (("metrics.best_val_acc",), ("config.learning_rate",),
            ("status", *GROUP_BY, "archived", "metrics.best_val_loss"))
 
@@ -72,6 +76,11 @@ def questions(tracker: Tracker, client: TestClient) -> list[tuple[str, bool, Cal
          lambda: tracker.group_stats(GROUP_BY, "metrics.best_val_loss")),
         ("group_stats: 1,000 groups by the config except seed (reads all)", False,
          lambda: tracker.group_stats(ConfigExcept("seed"), "metrics.best_val_loss")),
+        ("aggregate: $group by config.model, $avg, $min and $sum of a metric (in SQL)", False,
+         lambda: tracker.aggregate("experiments", [{"$match": {"status": "completed"}}, {"$group": MODEL_GROUP}])),
+        ("aggregate: ... the same $group in Python, as before (for contrast)", False,
+         lambda: run_stages([("$group", MODEL_GROUP)], tracker.search_experiments({"status": "completed"}),
+                            tracker.store.find)),
         ("history: one run's 30 epochs among all epochs", True, lambda: tracker.get_experiment_history(first)),
     ]
 

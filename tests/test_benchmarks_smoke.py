@@ -155,5 +155,5 @@ def test_tiny_scale_benchmark_times_every_question(tmp_path: Path) -> None:
          "--db", str(tmp_path / "scale.db")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     table = [line for line in completed.stdout.splitlines() if line.startswith("| ") and " ms |" in line]
-    assert len(table) == 14 and all(line.count(" ms ") == 2 and line.endswith("x |") for line in table)
+    assert len(table) == 16 and all(line.count(" ms ") == 2 and line.endswith("x |") for line in table)
     assert "600 experiments, 18,000 epochs" in completed.stdout and "all budgets met" in completed.stdout

@@ -129,6 +129,11 @@ class Store(ABC):
         query/aggregate/; servers that run pipelines themselves override it."""
         return run_pipeline(self, collection, pipeline)
 
+    def group_stage(self, collection: str, filter: Filter | None, spec: Mapping[str, Any]) -> list[Document] | None:
+        """A pipeline's `$group` after the `$match` `filter`, if the store runs it itself exactly as MongoDB
+        does; None leaves it to the pipeline's Python stage."""
+        return None
+
     def group_tallies(self, collection: str, filter: Filter | None, paths: Sequence[str], metric: str,
                       mode: str) -> tuple[list[Tally], Members] | None:
         """The groups of `collection`'s documents matching `filter` by the values at `paths`, each with its tally

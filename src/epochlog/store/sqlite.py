@@ -30,6 +30,7 @@ from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
 from .index_keys import IndexInfo, builtin, check_collection, check_droppable, missing_index
 from .migrations import migrate
+from .sqlite_group_stage import GroupStage
 from .sqlite_groups import GroupQuery, TallyCache
 from .updates import apply_update
 
@@ -343,6 +344,20 @@ class SQLiteStore(Store):
                     return None
                 self._tallies.put(question, version, tallies)
             return tallies, Members(load=query.member_loader(self._read, where, params))
+
+        return self._in_snapshot(table, run)
+
+    def group_stage(self, collection: str, filter: Filter | None, spec: Mapping[str, Any]) -> list[Document] | None:
+        table = _table(collection)
+        if has_expr(filter):
+            return None
+
+        def run(db: sqlite3.Connection, arrays: tuple[str, ...]) -> list[Document] | None:
+            stage = GroupStage(table, spec, frozenset(arrays))
+            if not stage.usable:
+                return None
+            where, params = compile_filter(filter, schema.TYPED_FIELDS.get(table, {}), frozenset(arrays))
+            return stage.run(db, where, params)
 
         return self._in_snapshot(table, run)
 

@@ -33,7 +33,7 @@ class GroupQuery:
     def __init__(self, table: str, paths: Sequence[str], metric: str, mode: str, arrays: frozenset[str],
                  index: str | None) -> None:
         self.mode = mode
-        columns = [_columns(path, arrays) for path in [*paths, metric]]
+        columns = [path_columns(path, arrays) for path in [*paths, metric]]
         self.usable = all(column is not None for column in columns)
         if not self.usable:
             return
@@ -133,7 +133,9 @@ class TallyCache:
         self._entries[question] = (version, tallies)
 
 
-def _columns(path: str, arrays: frozenset[str]) -> tuple[str, str] | None:
+def path_columns(path: str, arrays: frozenset[str]) -> tuple[str, str] | None:
+    """The SQL of a dotted path's (rank, value) sort key, or None for a path that is not plain or has held an
+    array."""
     steps = path.split(".")
     ref = scalar_ref(steps)
     if ref is None or not array_free(steps, arrays):
@@ -147,11 +149,11 @@ def _key(paths: Sequence[str], columns: Sequence[Any]) -> dict[str, Any] | None:
         rank, value = columns[2 * index], columns[2 * index + 1]
         if rank == NUMBER and value is None:  # NaN: one group in MongoDB, None to SQL
             return None
-        key[path] = _decoded(rank, value)
+        key[path] = decoded_key_part(rank, value)
     return key
 
 
-def _decoded(rank: int, value: Any) -> Any:
+def decoded_key_part(rank: int, value: Any) -> Any:
     """A value back from its sort key (rank, value within the rank)."""
     if rank == NULL_RANK:
         return None

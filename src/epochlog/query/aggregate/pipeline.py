@@ -1,7 +1,8 @@
 """A whole pipeline on a store that cannot run one itself: the head pushed into `find`, the rest in Python.
 
 A leading `$match` becomes the find's filter (its `$expr` conditions, which SQL cannot take, stay
-behind as a `$match` in Python), and a `$sort`, `$skip` and `$limit` straight after it become the
+behind as a `$match` in Python); a `$group` straight after it goes to the store's `group_stage`, which runs
+the plain ones itself; else a `$sort`, `$skip` and `$limit` straight after the `$match` become the
 find's sort, skip and limit, so that the store's indexes serve them (the sort only where the store's
 find sorts every value as MongoDB does). `check_pipeline` is what every
 backend, MongoDB included, asks before anything runs.
@@ -23,10 +24,14 @@ from .stages import STAGES, Stage, count_argument, lookup_target, run_stages, st
 
 
 class Finder(Protocol):
-    """What a pipeline reads through: a store's `find` (every `Store` is one)."""
+    """What a pipeline reads through: a store's `find`, and its `group_stage` for a `$group` right after the
+    leading `$match` (every `Store` is one)."""
 
     def find(self, collection: str, filter: Filter | None = None, *, sort: SortSpec | None = None, skip: int = 0,
              limit: int = 0) -> list[Document]: ...
+
+    def group_stage(self, collection: str, filter: Filter | None,
+                    spec: Mapping[str, Any]) -> list[Document] | None: ...
 
 
 #: Stages that write: `aggregate` only reads.
@@ -65,6 +70,10 @@ def run_pipeline(store: Finder, collection: str, pipeline: Any, *, sort_in_find:
         filter, rest = plain or None, rest[1:]
         if computed:
             rest = [("$match", computed), *rest]
+    if rest and rest[0][0] == "$group" and isinstance(rest[0][1], Mapping):
+        grouped = store.group_stage(collection, filter, rest[0][1])
+        if grouped is not None:
+            return run_stages(rest[1:], grouped, lambda name, condition: store.find(name, condition))
     sort, skip, limit = None, 0, 0
     if rest and rest[0][0] == "$sort" and sort_in_find:
         sort, rest = sort_keys(rest[0][1]), rest[1:]
