@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from epochlog import Tracker
@@ -108,8 +109,6 @@ def test_experiment_page_draws_curves_checkpoints_and_config(page: Any, live_ser
 
 
 def test_zooming_a_step_series_refines_it_on_the_server(tmp_path: Any, browser: Any) -> None:
-    import numpy as np
-
     tracker = Tracker(store=SQLiteStore(tmp_path / "big.db"))
     eid = tracker.create_experiment("big series", 1)
     steps = np.arange(200_000, dtype=np.int64)
@@ -212,6 +211,26 @@ def test_compare_page_updates_live(page: Any, live_server: LiveServer, demo: Dem
         writer.log_epoch(demo.running, last + 1, {"train_loss": 0.9, "val_loss": 0.96})
         page.wait_for_function(f"() => Number(document.querySelector(\"{chart}\").dataset.points) > {before}",
                                timeout=WAIT)
+    finally:
+        writer.close()
+    assert not page.js_errors
+
+
+def test_compare_page_follows_the_step_series_of_a_running_experiment(page: Any, live_server: LiveServer,
+                                                                      demo: Demo) -> None:
+    page.goto(f"{live_server.url}/compare?ids={demo.running},{demo.completed[0]}")
+    page.wait_for_selector("#live:not([hidden])", timeout=WAIT)
+    chart = "#series-curves .chart[data-key='live_batch_loss']"
+    writer = Tracker(demo.path)
+    try:
+        writer.log_metric_series(demo.running, "live_batch_loss", np.arange(50), np.linspace(1.0, 0.5, 50))
+        writer.flush()
+        page.wait_for_function(f"() => Number(document.querySelector(\"{chart}\")?.dataset.points) >= 50",
+                               timeout=WAIT)  # a series that began after the page opened gets its chart
+        writer.log_metric_series(demo.running, "live_batch_loss", np.arange(50, 80), np.linspace(0.5, 0.4, 30))
+        writer.flush()
+        page.wait_for_function(f"() => Number(document.querySelector(\"{chart}\").dataset.points) >= 80",
+                               timeout=WAIT)  # and its new points
     finally:
         writer.close()
     assert not page.js_errors

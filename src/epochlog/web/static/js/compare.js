@@ -1,4 +1,5 @@
-// 2-10 experiments side by side: overlaid curves (live for running ones), metrics, environment and config differences.
+// 2-10 experiments side by side: overlaid curves and step series (live for running ones), metrics, environment and
+// config differences.
 import { $, clear, h } from "./dom.js";
 import { experimentLink, getJSON, initialData, query, showError } from "./api.js";
 import { LineChart, align, colorAt } from "./charts.js";
@@ -76,7 +77,7 @@ function seriesUrl(id, name, params) {
   return `/api/experiments/${encodeURIComponent(id)}/series/${name.split("/").map(encodeURIComponent).join("/")}${query(params)}`;
 }
 
-async function loadSeries(name, start = null, end = null) {
+async function loadSeries(name, start = null, end = null, keepView = start != null) {
   const entry = seriesCharts.get(name);
   await Promise.all(experiments.map(async (exp) => {
     if (!entry.owners.has(exp.id)) return;
@@ -85,27 +86,29 @@ async function loadSeries(name, start = null, end = null) {
   }));
   const tables = experiments.map((exp) => entry.views.get(exp.id) || [[], []]);
   const [xs, ...ys] = align(tables);
-  entry.chart.setData(xs, ys, { keepView: start != null });
+  entry.chart.setData(xs, ys, { keepView });
 }
 
-async function loadAllSeries() {
-  const owners = new Map();
-  await Promise.all(experiments.map(async (exp) => {
+// The series of `exps`, each drawn again (a chart for a name seen for the first time): at the start for all,
+// then for the running ones whose series the live stream says changed.
+async function loadAllSeries(exps = experiments) {
+  const touched = new Set();
+  await Promise.all(exps.map(async (exp) => {
     const { series } = await getJSON(`/api/experiments/${encodeURIComponent(exp.id)}/series`);
     for (const name of series) {
-      if (!owners.has(name)) owners.set(name, new Set());
-      owners.get(name).add(exp.id);
+      if (!seriesCharts.has(name)) {
+        const chart = new LineChart($("#series-curves"), { title: name, xLabel: "step", key: name,
+          series: experiments.map((other, index) => ({ label: label(other), color: colorAt(index), spanGaps: true })),
+          onView: (min, max) => loadSeries(name, min == null ? null : Math.floor(min), max == null ? null : Math.ceil(max)) });
+        seriesCharts.set(name, { chart, owners: new Set(), views: new Map() });
+      }
+      seriesCharts.get(name).owners.add(exp.id);
+      touched.add(name);
     }
   }));
-  if (!owners.size) return;
+  if (!touched.size) return;
   $("#series-card").hidden = false;
-  await Promise.all(Array.from(owners.keys()).sort().map((name) => {
-    const chart = new LineChart($("#series-curves"), { title: name, xLabel: "step", key: name,
-      series: experiments.map((exp, index) => ({ label: label(exp), color: colorAt(index), spanGaps: true })),
-      onView: (min, max) => loadSeries(name, min == null ? null : Math.floor(min), max == null ? null : Math.ceil(max)) });
-    seriesCharts.set(name, { chart, owners: owners.get(name), views: new Map() });
-    return loadSeries(name);
-  }));
+  await Promise.all(Array.from(touched).sort().map((name) => loadSeries(name, null, null, exps !== experiments)));
 }
 
 // -- tables -------------------------------------------------------------------------------------
@@ -188,7 +191,9 @@ async function start() {
     const running = experiments.filter((exp) => exp.status === "running");
     follow(`/api/events${query({ ids: running.map((exp) => exp.id).join(",") })}`, async (changes) => {
       const changed = experiments.filter((exp) => exp.status === "running" && wants(changes, ["epochs", "status"], exp.id));
+      const stepping = experiments.filter((exp) => exp.status === "running" && wants(changes, ["series"], exp.id));
       const outcomes = await Promise.all(changed.map(fetchEpochs));
+      if (stepping.length) await loadAllSeries(stepping);
       if (outcomes.some((o) => o.added)) drawCurves();
       if (outcomes.some((o) => o.changed)) {
         renderLegend();
