@@ -39,15 +39,6 @@ class Purge:
     counts: dict[str, int]
 
 
-def shown(condition: Filter | None, include_archived: bool) -> Document:
-    """`condition` without the archived experiments, unless `include_archived`."""
-    if include_archived:
-        return dict(condition or {})
-    if not condition:
-        return dict(VISIBLE)
-    return {"$and": [dict(condition), VISIBLE]}
-
-
 def select(store: Store, experiment_ids: Iterable[IdLike], filter: Filter | None) -> list[dict[str, Any]]:
     """The experiments named by id and/or matching `filter` (both: those that are both), with their status.
 

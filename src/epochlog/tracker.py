@@ -23,7 +23,7 @@ from .dotted import differing_keys, get_path
 from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
                         to_object_id, utcnow)
 from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable
-from .archive import VISIBLE
+from .experiment_filter import all_of, check_challenge, check_status, experiment_filter
 from .liveness import stale_filter
 from .object_ids import new_object_id
 from .objective import Objective, Progress
@@ -93,7 +93,7 @@ class Tracker:
         groups `capture` (else `EPOCHLOG_CAPTURE`) turns off, and unless `env=` is given: docs/CONTEXT.md.
         """
         groups = capture_groups(capture)
-        _check_challenge(challenge)
+        check_challenge(challenge)
         goal = Objective.of(objective)
         now = utcnow()
         document: dict[str, Any] = {
@@ -122,7 +122,7 @@ class Tracker:
                 raise InvalidArgument(f"an experiment's {key!r} is set by epochlog itself"
                                       + (" (use update_experiment_status)" if key in ("status", "end_time") else ""))
             document[key] = value
-        _check_status(document["status"])
+        check_status(document["status"])
         blobs = []
         if "env" not in fields:
             environment = capture_environment(groups)
@@ -236,7 +236,7 @@ class Tracker:
         sets `end_time`.
         """
         eid = self._experiment(experiment_id)
-        _check_status(status)
+        check_status(status)
         changes: dict[str, Any] = {"status": status}
         progress = self._progress.get(eid)
         if progress is not None and progress.pending:
@@ -285,9 +285,10 @@ class Tracker:
             raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
         if type(n) is not int or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
-        conditions = [*_selection(status, challenge, filter, archived), {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}]
+        chosen = all_of([_selection(status, challenge, filter, archived),
+                         {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}])
         fields = projection if projection is not None else dict.fromkeys(BEST_MODEL_FIELDS, 1)
-        return self.store.find(EXPERIMENTS, {"$and": conditions}, projection=fields,
+        return self.store.find(EXPERIMENTS, chosen, projection=fields,
                                sort=[(metric, 1 if mode == "min" else -1), ("start_time", 1)], limit=n)
 
     def group_stats(self, by: Grouping, metric: str = "metrics.best_val_loss", mode: str = "min", *,
@@ -299,8 +300,7 @@ class Tracker:
         from .groups import ConfigExcept, check_grouping, group_runs, groups_of_tallies, projection
 
         by = check_grouping(by, metric, mode)
-        conditions = _selection(status, challenge, filter, archived)
-        chosen = {"$and": conditions} if conditions else None
+        chosen = _selection(status, challenge, filter, archived) or None
         if not isinstance(by, ConfigExcept):
             tallied = self.store.group_tallies(EXPERIMENTS, chosen, by, metric, mode)
             if tallied is not None:
@@ -787,25 +787,11 @@ def _check_epoch(epoch: Any) -> None:
         raise InvalidArgument(f"epoch must be a non-negative integer, got {epoch!r}")
 
 
-def _check_challenge(challenge: Any) -> None:
-    if challenge is not None and type(challenge) is not int and not isinstance(challenge, np.integer):
-        raise InvalidArgument(f"challenge must be an integer, got {challenge!r}")
-
-
 def _selection(status: str | Iterable[str], challenge: int | None, filter: Filter | None,
-               archived: bool) -> list[dict[str, Any]]:
-    """The conditions choosing the runs a leaderboard or a grouping looks at (checked: InvalidArgument);
+               archived: bool) -> Document:
+    """The filter choosing the runs a leaderboard or a grouping looks at (checked: InvalidArgument);
     archived runs only when `archived`."""
-    _check_challenge(challenge)
-    conditions: list[dict[str, Any]] = [] if archived else [dict(VISIBLE)]
-    statuses = _statuses(status)
-    if statuses is not None:
-        conditions.append({"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": statuses}})
-    if challenge is not None:
-        conditions.append({"challenge": challenge})
-    if filter:
-        conditions.append(dict(filter))
-    return conditions
+    return experiment_filter(challenge=challenge, statuses=_statuses(status), filter=filter, archived=archived)
 
 
 def _statuses(status: str | Iterable[str]) -> list[str] | None:
@@ -816,7 +802,7 @@ def _statuses(status: str | Iterable[str]) -> list[str] | None:
         raise InvalidArgument(f"status must be a status, a list of statuses, or 'any'; got {status!r}")
     statuses = [status] if isinstance(status, str) else list(status)
     for each in statuses:
-        _check_status(each)
+        check_status(each)
     if not statuses:
         raise InvalidArgument("status must name at least one status, or be 'any'")
     return statuses
@@ -848,11 +834,6 @@ def _merged(section: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _file_path(file: Any) -> Any:
     return file.get("path") if isinstance(file, Mapping) else None
-
-
-def _check_status(status: Any) -> None:
-    if status not in STATUSES:
-        raise InvalidArgument(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
 
 
 def _tags(tags: Iterable[str] | None) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from bson import ObjectId
@@ -79,6 +80,15 @@ def test_ls_bad_query(cli: Cli, demo_ids: list[str]) -> None:
     assert_user_error(cli("ls", "--query", '{"status": {"$frobnicate": 1}}'), "$frobnicate")
     assert_user_error(cli("ls", "--sort", "start_time:sideways"), "--sort")
     assert cli("ls", "--status", "exploded").exit_code == 2
+
+
+def test_a_query_has_the_dashboards_limits(cli: Cli, demo_ids: list[str]) -> None:
+    """--query is parsed as the dashboard's filter box is (query.filter_text): nesting and length are bounded."""
+    deep = '{"a": ' * 150 + "1" + "}" * 150
+    for command in (("ls",), ("export", "experiments"), ("best",), ("groups", "--by", "challenge")):
+        assert_user_error(cli(*command, "--query", deep), "--query is nested deeper than 100 levels")
+    long = json.dumps({"experiment_name": {"$in": [f"run-{n}" for n in range(3000)]}})
+    assert_user_error(cli("ls", "--query", long), "--query is longer than 20000 characters")
 
 
 def test_ls_empty_store(cli: Cli) -> None:

@@ -84,6 +84,14 @@ def test_a_bad_filter_is_a_400_with_a_message(client: TestClient, text: str) -> 
     assert response.json()["error"]
 
 
+def test_a_filter_nested_too_deeply_is_refused_as_the_cli_refuses_it(client: TestClient) -> None:
+    deep = '{"a": ' * 150 + "1" + "}" * 150
+    for path in ("/api/experiments", "/api/groups", "/api/subjects"):
+        response = client.get(path, params={"filter": deep, "by": "challenge"})
+        assert response.status_code == 400
+        assert response.json()["error"] == "the filter is nested deeper than 100 levels"
+
+
 @pytest.mark.parametrize("params", [{"status": "sleeping"}, {"sort": "$where"}, {"sort": "a..b"}, {"limit": 0},
                                     {"order": 2}, {"skip": 10**20}, {"challenge": "one"}])
 def test_bad_table_parameters_are_client_errors(client: TestClient, params: dict) -> None:

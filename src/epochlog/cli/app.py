@@ -11,7 +11,7 @@ import enum
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -144,38 +144,6 @@ def open_tracker(uri: str | None, *, writes: bool = False, artifacts: ArtifactSp
         tracker.close()
 
 
-def parse_query(text: str | None) -> dict[str, Any]:
-    """A --query argument as a filter document; QueryError (exit 1) when it is not a JSON object."""
-    if text is None or not text.strip():
-        return {}
-    try:
-        value = json_util.loads(text, json_options=JSON_OPTIONS)
-    except (ValueError, TypeError) as error:
-        raise QueryError(f"--query is not valid JSON: {error}") from None
-    if not isinstance(value, Mapping):
-        raise QueryError(f"--query must be a JSON object (a MongoDB filter), got {text.strip()!r}")
-    return dict(value)
-
-
-def build_filter(*, challenge: int | None = None, status: list[Status] | None = None, tags: list[str] | None = None,
-                 query: str | None = None) -> dict[str, Any]:
-    """The experiments filter the ls/export options describe, all conditions combined with $and."""
-    conditions: list[dict[str, Any]] = []
-    if challenge is not None:
-        conditions.append({"challenge": challenge})
-    if status:
-        names = [Status(value).value for value in status]
-        conditions.append({"status": names[0]} if len(names) == 1 else {"status": {"$in": names}})
-    if tags:
-        conditions.append({"tags": {"$all": list(tags)}})
-    parsed = parse_query(query)
-    if parsed:
-        conditions.append(parsed)
-    if not conditions:
-        return {}
-    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
-
-
 def parse_sort(text: str | None, default: list[tuple[str, int]] | None = None) -> list[tuple[str, int]] | None:
     """'-start_time' / 'metrics.best_val_loss:asc,start_time:desc' as a sort spec."""
     if text is None or not text.strip():
@@ -258,12 +226,10 @@ __all__ = [
     "Tag",
     "Uri",
     "app",
-    "build_filter",
     "console",
     "err_console",
     "fail",
     "open_tracker",
-    "parse_query",
     "parse_sort",
     "print_json",
     "progress_bar",

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ..query.filter_text import parse_filter_text
 from ..tracker import Tracker
 from ..types import Document
-from .app import Query, Uri, app, console, err_console, open_tracker, parse_query
+from .app import Query, Uri, app, console, err_console, open_tracker
 from .browse import resolve
 
 Refs = Annotated[list[str] | None, typer.Argument(metavar="[ID...]", help="Experiment ids or exact names.",
@@ -64,7 +65,7 @@ def _filter(refs: list[str] | None, query: str | None) -> Document | None:
             raise typer.BadParameter("name experiments by ID or NAME, or select them with --query ('{}' for all)",
                                      param_hint="ID")
         return None
-    return parse_query(query)
+    return parse_filter_text(query, "--query")
 
 
 def _count(found: list[Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
@@ -14,10 +15,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..archive import shown
 from ..dotted import get_path
 from ..display import duration, error_text, mapping, model_label, tag_list
 from ..errors import InvalidArgument, NotFound
+from ..experiment_filter import experiment_filter
+from ..query.filter_text import parse_filter_text
 from ..tracker import Tracker, leaderboard_statuses
 from . import render
 from .app import (
@@ -30,7 +32,6 @@ from .app import (
     Tag,
     Uri,
     app,
-    build_filter,
     console,
     open_tracker,
     parse_sort,
@@ -69,13 +70,14 @@ def ls(challenge: Challenge = None, status: StatusOpt = None, tag: Tag = None, q
        archived: Archived = False, uri: Uri = None, as_json: AsJson = False) -> None:
     """List experiments, newest first (filter with --challenge/--status/--tag/--query); archived ones with
     --archived."""
-    given = build_filter(challenge=challenge, status=status, tags=tag, query=query)
-    condition = shown(given, archived)
+    choose = functools.partial(experiment_filter, challenge=challenge, statuses=[value.value for value in status or ()],
+                               tags=tag, filter=parse_filter_text(query, "--query"))
+    given, condition = choose(archived=True), choose(archived=archived)
     order = parse_sort(sort, [("start_time", -1)])
     with open_tracker(uri) as tracker:
         documents = tracker.search_experiments(condition, sort=order, limit=limit or None)
         total = tracker.count_experiments(condition) if limit and len(documents) == limit else len(documents)
-        hidden = 0 if documents or archived else tracker.count_experiments(shown(given, True))
+        hidden = 0 if documents or archived else tracker.count_experiments(given)
     if as_json:
         print_json(documents)
         return
@@ -180,7 +182,7 @@ def best(challenge: Challenge = None,
     field = summary_field(metric)
     with open_tracker(uri) as tracker:
         ranked = tracker.get_best_models(challenge, n, metric=field, mode="max" if maximize else "min",
-                                         filter=build_filter(query=query) or None, status=statuses,
+                                         filter=parse_filter_text(query, "--query") or None, status=statuses,
                                          archived=archived)
         states = tracker.best_checkpoint_states(d["_id"] for d in ranked)
     if as_json:

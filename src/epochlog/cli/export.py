@@ -13,9 +13,10 @@ from typing import IO, Annotated, Any
 import typer
 from bson import ObjectId
 
-from ..archive import shown
 from ..csv_cells import cell
 from ..dotted import flatten
+from ..experiment_filter import experiment_filter
+from ..query.filter_text import parse_filter_text
 from ..schema import EPOCHS
 from ..tracker import Tracker
 from .app import (
@@ -27,10 +28,8 @@ from .app import (
     Tag,
     Uri,
     app,
-    build_filter,
     err_console,
     open_tracker,
-    parse_query,
     parse_sort,
     progress_bar,
     to_json,
@@ -85,10 +84,11 @@ def export(
         raise typer.BadParameter("--name applies to `export series` only")
     with open_tracker(uri) as tracker:
         if kind is Kind.subjects:
-            subjects = tracker.get_subjects(parse_query(query), sort=parse_sort(sort), limit=limit)
+            subjects = tracker.get_subjects(parse_filter_text(query, "--query"), sort=parse_sort(sort), limit=limit)
             count = write_documents(subjects, fmt, output)
         else:
-            condition = shown(build_filter(challenge=challenge, status=status, tags=tag, query=query), archived)
+            condition = experiment_filter(challenge=challenge, statuses=[value.value for value in status or ()],
+                                          tags=tag, filter=parse_filter_text(query, "--query"), archived=archived)
             order = parse_sort(sort, [("start_time", 1)])
             if kind is Kind.experiments:
                 count = write_documents(tracker.search_experiments(condition, sort=order, limit=limit), fmt, output)

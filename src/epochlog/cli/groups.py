@@ -12,9 +12,10 @@ import typer
 from ..dotted import differing_keys, flatten
 from ..errors import InvalidArgument
 from ..groups import ConfigExcept, Group, Grouping, parse_grouping
+from ..query.filter_text import parse_filter_text
 from ..tracker import leaderboard_statuses
 from . import render
-from .app import Archived, Challenge, Query, Uri, app, build_filter, console, err_console, open_tracker, summary_field
+from .app import Archived, Challenge, Query, Uri, app, console, err_console, open_tracker, summary_field
 from .browse import LeaderboardStatus
 from .export import SUFFIXES, Format, write_documents
 
@@ -49,7 +50,7 @@ def groups(
     field = summary_field(metric)
     with open_tracker(uri) as tracker:
         found = tracker.group_stats(grouping, field, "max" if maximize else "min", challenge=challenge,
-                                    filter=build_filter(query=query) or None, status=statuses,
+                                    filter=parse_filter_text(query, "--query") or None, status=statuses,
                                     archived=archived)
         rows = [group.to_dict() for group in found] if fmt is not None else []  # ids are read from the store
     if fmt is None:

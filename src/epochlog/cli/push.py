@@ -11,10 +11,11 @@ import typer
 from ..artifacts import Carried, carry, open_artifacts
 from ..documents import as_utc
 from ..errors import InvalidArgument
+from ..query.filter_text import parse_filter_text
 from ..store import open_store
 from ..store.journal import redact
 from ..transfer import PushSummary, merge as merge_stores, push as push_store
-from .app import Artifacts, AsJson, Query, app, console, fail, parse_query, print_json, progress_bar
+from .app import Artifacts, AsJson, Query, app, console, fail, print_json, progress_bar
 
 Since = Annotated[str | None, typer.Option(
     "--since", metavar="DATE", help="Only experiments started, ended or alive at or after DATE (ISO 8601, e.g. "
@@ -37,8 +38,8 @@ def push(source: Annotated[str, typer.Argument(metavar="SRC", help="The store to
     console, blobs, subjects and alerts, and the checkpoints' stored copies. A second push changes nothing; a
     killed one is completed by the next."""
     with progress_bar(f"Pushing {redact(source)}") as progress:
-        summary = push_store(source, to, query=parse_query(query) or None, since=parse_since(since), full=full,
-                             dry_run=dry_run, progress=progress)
+        summary = push_store(source, to, query=parse_filter_text(query, "--query") or None, since=parse_since(since),
+                             full=full, dry_run=dry_run, progress=progress)
     if files and not (dry_run and summary.changed):  # a dry run's DEST does not hold the records yet
         summary.files = _carry(source, to, artifacts, dry_run)
     _report([summary], as_json)
@@ -64,8 +65,8 @@ def merge(sources: Annotated[list[str], typer.Argument(metavar="SRC...", help="T
           as_json: AsJson = False) -> None:
     """Push several stores into one, in the order given (each as `epochlog push SRC --to DEST`)."""
     with progress_bar("Merging") as progress:
-        summaries = merge_stores(sources, into, query=parse_query(query) or None, since=parse_since(since), full=full,
-                                 dry_run=dry_run, progress=progress)
+        summaries = merge_stores(sources, into, query=parse_filter_text(query, "--query") or None,
+                                 since=parse_since(since), full=full, dry_run=dry_run, progress=progress)
     _report(summaries, as_json)
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ..migrate.participants import import_participants
+from ..query.filter_text import parse_filter_text
 from . import render
 from .app import (
     AsJson,
@@ -19,7 +20,6 @@ from .app import (
     app,
     console,
     open_tracker,
-    parse_query,
     parse_sort,
     print_json,
     progress_bar,
@@ -58,7 +58,7 @@ def ls_subjects(
     uri: Uri = None, as_json: AsJson = False,
 ) -> None:
     """List subjects by subject_id (filter with --query, e.g. '{"age": {"$lt": 10}}')."""
-    condition = parse_query(query)
+    condition = parse_filter_text(query, "--query")
     with open_tracker(uri) as tracker:
         subjects = tracker.get_subjects(condition, sort=parse_sort(sort), limit=limit)
         total = tracker.store.count("subjects", condition) if limit and len(subjects) == limit else len(subjects)

@@ -14,6 +14,7 @@
     projection.py  projection spec -> a function applied to decoded documents
     find.py        filter, sort, skip, limit -> one SELECT over a table's (id, doc)
     expr_filter.py `$expr` in find filters: set apart from the SQL, decided by aggregation's `$match` code
+    filter_text.py a filter a user typed as JSON (CLI `--query`, the dashboard's box), with its limits
 
 Semantics and every deviation from MongoDB: docs/QUERY.md.
 """

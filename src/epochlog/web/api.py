@@ -20,6 +20,7 @@ from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
 from ..groups import parse_grouping
 from ..liveness import stale_ids
+from ..query.filter_text import MAX_FILTER_LENGTH, parse_filter_text
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS, SUBJECTS
 from ..tracker import BEST_MODEL_FIELDS, Tracker, leaderboard_statuses
 from ..types import Document
@@ -36,6 +37,7 @@ LEADERBOARD_FIELDS = (*BEST_MODEL_FIELDS, "heartbeat")  # the heartbeat tells a 
 MAX_EPOCHS = 10_000
 DEFAULT_CONSOLE_LINES = 1_000  # the console panel's first view: the last lines
 MAX_CONSOLE_LINES = 10_000
+FilterText = Annotated[str, Query(description="a MongoDB filter as JSON", max_length=MAX_FILTER_LENGTH)]
 
 
 class ErrorBody(BaseModel):
@@ -81,7 +83,7 @@ def status(settings: SettingsDep) -> DocumentResponse:
 def list_query(challenge: int | None = None,
                status: Annotated[list[str] | None, Query(description="a status, or stale")] = None,
                tag: Annotated[list[str] | None, Query(description="experiments with all these tags")] = None,
-               filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+               filter: FilterText = "",
                sort: Annotated[str, Query(description="any dotted field, e.g. metrics.best_val_loss")] = "start_time",
                order: Annotated[int, Query(description="1 ascending, -1 descending")] = -1,
                skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
@@ -258,14 +260,14 @@ def groups(settings: SettingsDep,
            mode: Annotated[str, Query(pattern="^(min|max)$")] = "min",
            status: Annotated[list[str] | None, Query(description="completed (the default), any, or statuses")] = None,
            challenge: int | None = None,
-           filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+           filter: FilterText = "",
            archived: bool = False) -> DocumentResponse:
     check_field(metric, "metric")
     grouping = parse_grouping([path for path in by or [] if path], config_except)
     for path in grouping if isinstance(grouping, list) else []:
         check_field(path, "by")
     found = settings.tracker.group_stats(grouping, metric, mode, challenge=challenge,
-                                         filter=listing.parse_filter_text(filter) or None,
+                                         filter=parse_filter_text(filter) or None,
                                          status=leaderboard_statuses(status), archived=archived)
     return DocumentResponse({"metric": metric, "mode": mode, "total": len(found),
                              "groups": [group.to_dict() for group in found[:MAX_GROUPS]]})
@@ -288,7 +290,7 @@ def group_curve(settings: SettingsDep,
             summary="Chosen fields of the runs a filter matches (newest first), for scatter plots and parallel axes")
 def explore(settings: SettingsDep,
             fields: Annotated[str, Query(description="comma-separated dotted fields, e.g. config.lr,metrics.best_val_loss")],
-            filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+            filter: FilterText = "",
             status: Annotated[list[str] | None, Query(description="only runs of these statuses")] = None,
             limit: Annotated[int, Query(ge=1, le=explore_data.MAX_RUNS)] = 5000) -> DocumentResponse:
     query = ListQuery(status=list(status or []), filter=filter).validate()
@@ -363,14 +365,14 @@ def leaderboard(settings: SettingsDep,
 
 @router.get("/subjects", tags=["subjects"], summary="Subjects' metadata, one page at a time")
 def subjects(tracker: TrackerDep,
-             filter: Annotated[str, Query(description="a MongoDB filter as JSON", max_length=20_000)] = "",
+             filter: FilterText = "",
              sort: str = "subject_id", order: Annotated[int, Query(ge=-1, le=1)] = 1,
              skip: Annotated[int, Query(ge=0, le=listing.MAX_SKIP)] = 0,
              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> DocumentResponse:
     check_field(sort, "sort")
     if order == 0:
         raise InvalidArgument("order must be 1 or -1")
-    condition = listing.parse_filter_text(filter)
+    condition = parse_filter_text(filter)
     rows = tracker.store.find(SUBJECTS, condition, sort=[(sort, order), ("_id", order)], skip=skip, limit=limit)
     sample = rows or tracker.store.find(SUBJECTS, {}, limit=50)
     return DocumentResponse({"total": tracker.store.count(SUBJECTS, condition), "skip": skip, "limit": limit,

@@ -14,16 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bson import json_util
-from bson.json_util import JSONOptions
-
-from ..archive import VISIBLE
 from ..csv_cells import cell
 from ..dotted import flatten
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
-from ..errors import InvalidArgument, QueryError
+from ..errors import InvalidArgument
+from ..experiment_filter import experiment_filter
 from ..liveness import stale_filter, stale_ids
+from ..query.filter_text import parse_filter_text
 from ..schema import EXPERIMENTS, STATUSES
 from ..store import Store
 from ..tracker import Tracker
@@ -36,13 +34,11 @@ ROW_FIELDS = ("experiment_name", "challenge", "status", "model", "tags", "start_
 STATUS_CHOICES = (*STATUSES, "stale")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 MAX_SKIP = 1_000_000_000
-MAX_FILTER_DEPTH = 100  # MongoDB's own nesting limit
 FACET_SAMPLE = 1000  # how many recent experiments the filter choices are drawn from
 #: A page counts the matching experiments up to this many (or just past the page), then says "10,000+": a count
 #: reads every match, and a page must not wait for 100,000 of them
 COUNT_LIMIT = 10_000
 EXPORT_LIMIT = 50_000
-_JSON_OPTIONS = JSONOptions(tz_aware=True, tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -92,26 +88,12 @@ class ListQuery:
 
     def mongo_filter(self, store: Store, stale_after: float) -> Document:
         """The filter of the query; `stale` asks `store` which silent runs are stale (see `liveness`)."""
-        conditions: list[Document] = []
-        if self.challenge is not None:
-            conditions.append({"challenge": self.challenge})
-        if self.status:
-            plain = [status for status in self.status if status != "stale"]
-            choices: list[Document] = [{"status": {"$in": plain}}] if plain else []
-            if "stale" in self.status:
-                cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=stale_after)
-                choices.append(stale_filter(store, cutoff))
-            conditions.append(choices[0] if len(choices) == 1 else {"$or": choices})
-        if self.tags:
-            conditions.append({"tags": {"$all": list(self.tags)}})
-        user = parse_filter_text(self.filter)
-        if user:
-            conditions.append(user)
-        if not self.archived:
-            conditions.append(dict(VISIBLE))
-        if not conditions:
-            return {}
-        return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+        stale = None
+        if "stale" in self.status:
+            stale = stale_filter(store, dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=stale_after))
+        return experiment_filter(challenge=self.challenge, statuses=[name for name in self.status if name != "stale"],
+                                 tags=self.tags, filter=parse_filter_text(self.filter), archived=self.archived,
+                                 stale=stale)
 
     def sort_spec(self) -> list[tuple[str, int]]:
         spec = [(self.sort, self.order)]
@@ -129,36 +111,6 @@ def check_field(path: Any, what: str) -> str:
 
 def split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def parse_filter_text(text: str) -> Document:
-    """A MongoDB filter typed as JSON (extended JSON's `$oid`/`$date` allowed); '' is no filter."""
-    if not text or not text.strip():
-        return {}
-    try:
-        value = json_util.loads(text, json_options=_JSON_OPTIONS)
-    except (ValueError, TypeError) as error:
-        raise QueryError(f"the filter is not valid JSON: {error}") from None
-    except RecursionError:
-        raise QueryError(f"the filter is nested deeper than {MAX_FILTER_DEPTH} levels") from None
-    if not isinstance(value, dict):
-        raise QueryError("the filter must be a JSON object such as {\"metrics.best_val_loss\": {\"$lt\": 0.5}}")
-    if _depth(value) > MAX_FILTER_DEPTH:
-        raise QueryError(f"the filter is nested deeper than {MAX_FILTER_DEPTH} levels")
-    return value
-
-
-def _depth(value: Any) -> int:
-    """How deeply dicts and lists nest (iteratively, so no input can exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_FILTER_DEPTH:
-            break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
 
 
 def row(document: Mapping[str, Any], now: dt.datetime, stale: bool) -> Document:
