@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import math
 import sys
 import time
 from collections.abc import Mapping, Set
@@ -282,8 +281,3 @@ def _datetime64(value: Any) -> dt.datetime | None:
         return None
     micros = int(value.astype("datetime64[us]").astype("int64"))
     return to_utc(dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=micros))
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for ints and finite floats (never bools): what a leaderboard may rank."""
-    return type(value) is int or type(value) is float and math.isfinite(value)

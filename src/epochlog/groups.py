@@ -18,6 +18,7 @@ from bson import ObjectId
 
 from .dotted import get_path
 from .errors import InvalidArgument, StoreError
+from .finite_numbers import is_finite_number
 from .summary_stats import Summary, summarize, summary_from_sums
 
 
@@ -142,8 +143,7 @@ def group_curve(epochs: Iterable[Mapping[str, Any]], metric: str) -> GroupCurve:
     for document in epochs:
         epoch, metrics = document.get("epoch"), document.get("metrics")
         value = metrics.get(metric) if isinstance(metrics, Mapping) else None
-        if type(epoch) is int and not isinstance(value, bool) and isinstance(value, (int, float)) \
-                and math.isfinite(value):
+        if type(epoch) is int and is_finite_number(value):
             values.setdefault(epoch, []).append(float(value))
     order = sorted(values)
     summaries = [summarize(values[epoch]) for epoch in order]
@@ -223,7 +223,7 @@ def _group(key: dict[str, Any], runs: list[Mapping[str, Any]], metric: str, mode
     best: tuple[float, Mapping[str, Any]] | None = None
     for run in runs:
         value = get_path(run, metric)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_finite_number(value):
             continue
         values.append(float(value))
         if best is None or (value < best[0] if mode == "min" else value > best[0]):

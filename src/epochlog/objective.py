@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .documents import check_key, is_finite_number
+from .documents import check_key
 from .errors import InvalidArgument, InvalidDocument
+from .finite_numbers import is_finite_number
 
 LAST_EPOCH_INTERVAL = 1.0  # seconds between two updates of an experiment's best and last epoch
 MODES = ("min", "max")

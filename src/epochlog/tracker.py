@@ -20,10 +20,10 @@ from .checkpoints import CheckpointState, VerifiedFiles, file_facts, file_signat
 from .console import DEFAULT_LIMIT as CONSOLE_LIMIT, ConsoleLog, ConsoleSpec, console_mode, read_console
 from .context import GIT_DIFF, PACKAGES, CaptureSpec, capture_environment, capture_groups, environment_diff, read_blob
 from .dotted import differing_keys, get_path
-from .documents import (check_key, is_finite_number, normalize_document, normalize_field, normalize_value,
-                        to_object_id, utcnow)
+from .documents import check_key, normalize_document, normalize_field, normalize_value, to_object_id, utcnow
 from .errors import InvalidArgument, NotFound, QueryError, StoreUnavailable
 from .experiment_filter import all_of, check_challenge, check_status, experiment_filter
+from .finite_numbers import finite_filter, is_finite_number
 from .liveness import stale_filter
 from .object_ids import new_object_id
 from .objective import Objective, Progress
@@ -45,7 +45,6 @@ BEST_MODEL_FIELDS = ("experiment_name", "challenge", "status", "model", "metrics
 COMPARE_FIELDS = ("experiment_name", "challenge", "status", "model", "config", "dataset", "metrics", "tags",
                   "start_time", "end_time", "env")
 SERIES_BUCKET = 65_536  # most points one stored bucket holds
-_LARGEST_FLOAT = 1.7976931348623157e308
 _EPOCH_FIELDS = frozenset({"_id", "experiment_id", "epoch", "metrics", "timestamp", "timing"})
 _CHECKPOINT_FIELDS = frozenset({"_id", "experiment_id", "timestamp"})
 #: what create_experiment's keyword fields may not set; start_time and heartbeat may be given (imports, backfills)
@@ -285,8 +284,7 @@ class Tracker:
             raise InvalidArgument(f"mode must be 'min' or 'max', got {mode!r}")
         if type(n) is not int or n < 0:
             raise InvalidArgument(f"n must be a non-negative integer, got {n!r}")
-        chosen = all_of([_selection(status, challenge, filter, archived),
-                         {metric: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}}])
+        chosen = all_of([_selection(status, challenge, filter, archived), finite_filter(metric)])
         fields = projection if projection is not None else dict.fromkeys(BEST_MODEL_FIELDS, 1)
         return self.store.find(EXPERIMENTS, chosen, projection=fields,
                                sort=[(metric, 1 if mode == "min" else -1), ("start_time", 1)], limit=n)
@@ -637,7 +635,7 @@ class Tracker:
         if not isinstance(last.get("epoch"), int) or last["epoch"] == progress.last_epoch:
             return
         key = f"metrics.{progress.objective.metric}"
-        found = self.store.find(EPOCHS, {"experiment_id": eid, key: {"$gte": -_LARGEST_FLOAT, "$lte": _LARGEST_FLOAT}},
+        found = self.store.find(EPOCHS, {"experiment_id": eid, **finite_filter(key)},
                                 projection={"epoch": 1, key: 1},
                                 sort=[(key, 1 if progress.objective.mode == "min" else -1), ("epoch", 1)], limit=1)
         progress.last_epoch = last["epoch"]

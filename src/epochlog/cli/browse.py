@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from ..dotted import get_path
 from ..display import duration, error_text, mapping, model_label, tag_list
 from ..errors import InvalidArgument, NotFound
 from ..experiment_filter import experiment_filter
+from ..finite_numbers import is_finite_number
 from ..query.filter_text import parse_filter_text
 from ..tracker import Tracker, leaderboard_statuses
 from . import render
@@ -398,7 +398,7 @@ def _now() -> dt.datetime:
 
 def _marked(name: str, values: list[Any]) -> list[Text]:
     """Cells of one metric across experiments, the best finite value in bold green."""
-    finite = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    finite = [v for v in values if is_finite_number(v)]
     higher = any(word in name for word in ("acc", "auc", "f1", "score", "r2", "correlation"))
     lower = "loss" in name or "nrmse" in name or "error" in name
     target = (max(finite) if higher else min(finite)) if finite and (higher or lower) and len(finite) > 1 else None

@@ -12,6 +12,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from ..finite_numbers import is_finite_number
+
 STATUS_STYLES = {"completed": "green", "running": "bold cyan", "failed": "red", "stopped": "yellow"}
 CHECKPOINT_STYLES = {"ok": "green", "missing": "bold red", "changed": "bold red", "unchecked": "yellow"}
 DASH = "—"
@@ -132,14 +134,14 @@ def _branch(node: Tree, document: Mapping[str, Any]) -> None:
 
 def sparkline(values: Sequence[Any]) -> str:
     """A one-line chart of finite values; NaN and inf show as '×'."""
-    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    finite = [v for v in values if is_finite_number(v)]
     if not finite:
         return ""
     low, high = min(finite), max(finite)
     span = high - low or 1.0
     out = []
     for value in values:
-        if isinstance(value, (int, float)) and math.isfinite(value):
+        if is_finite_number(value):
             out.append(SPARKS[min(len(SPARKS) - 1, int((value - low) / span * len(SPARKS)))])
         else:
             out.append("×")

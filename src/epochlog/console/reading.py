@@ -8,7 +8,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from ..documents import as_utc, is_finite_number
+from ..documents import as_utc
+from ..finite_numbers import is_finite_number
 from ..schema import CONSOLE
 from ..store.base import Store
 from ..types import Document

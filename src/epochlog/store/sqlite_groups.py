@@ -18,12 +18,13 @@ from bson import ObjectId
 
 from .. import json_codec
 from ..documents import millis_to_date
+from ..finite_numbers import LARGEST_FLOAT
 from ..groups import Tally, canonical
 from ..query.sort_key import (BINARY, BOOL, DATE, NULL_RANK, NUMBER, OBJECT, OBJECT_ID, STRING, array_free,
                               scalar_ref, sort_rank, sort_value)
 from ..summary_stats import sums_precise
 
-_LARGEST = "1.7976931348623157e308"
+_LARGEST = repr(LARGEST_FLOAT)  # as SQL text
 
 
 class GroupQuery:

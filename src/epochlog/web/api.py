@@ -18,6 +18,7 @@ from ..dotted import differing_keys, flatten, get_path
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
+from ..finite_numbers import finite_filter
 from ..groups import parse_grouping
 from ..liveness import stale_ids
 from ..query.filter_text import MAX_FILTER_LENGTH, parse_filter_text
@@ -392,9 +393,6 @@ def breakdown(tracker: TrackerDep, metric: str | None = None, by: str | None = N
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-_FINITE = {"$gte": -1.7976931348623157e308, "$lte": 1.7976931348623157e308}
-
-
 def _board(tracker: Tracker, challenge: int | None, best: list[Document],
            checkpoints: dict[ObjectId, CheckpointState | None], metric: str, statuses: str | list[str],
            stale: set[Any]) -> Document:
@@ -412,7 +410,7 @@ def _board(tracker: Tracker, challenge: int | None, best: list[Document],
              "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
     return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, {**where, "status": "completed"}),
             "considered": tracker.store.count(EXPERIMENTS, scope),
-            "ranked": tracker.store.count(EXPERIMENTS, {"$and": [scope, {metric: _FINITE}]}), "rows": rows}
+            "ranked": tracker.store.count(EXPERIMENTS, {"$and": [scope, finite_filter(metric)]}), "rows": rows}
 
 
 def _now() -> dt.datetime:

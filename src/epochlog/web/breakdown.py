@@ -17,6 +17,7 @@ import numpy as np
 
 from ..documents import to_object_id
 from ..errors import InvalidArgument
+from ..finite_numbers import is_finite_number
 from ..schema import EXPERIMENTS, SUBJECTS
 from ..tracker import Tracker
 from ..types import Document
@@ -70,7 +71,7 @@ def breakdown(tracker: Tracker, metric: str | None, by: str | None, *, experimen
     for experiment in experiments:
         for subject_id, per in _per_subject(experiment).items():
             value = per.get(metric)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            if is_finite_number(value):
                 values[subject_id].append(float(value))
     means = {subject_id: float(np.mean(found)) for subject_id, found in values.items()}
     attribute = {s["subject_id"]: s.get(by) for s in subjects if isinstance(s.get("subject_id"), str)}
@@ -78,8 +79,7 @@ def breakdown(tracker: Tracker, metric: str | None, by: str | None, *, experimen
     present = [(key, mean) for key, mean in keyed if key is not None and key != []]
     result["subjects_with_values"] = len(means)
     result["subjects_without_attribute"] = len(keyed) - len(present)
-    numeric = bool(present) and all(isinstance(key, (int, float)) and not isinstance(key, bool)
-                                    and math.isfinite(key) for key, _ in present)
+    numeric = bool(present) and all(is_finite_number(key) for key, _ in present)
     result["kind"] = "numeric" if numeric else "categorical"
     result["groups"] = _numeric_groups(present, bands) if numeric else _categorical_groups(present)
     return result
