@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from ..documents import utcnow
 from ..errors import InvalidArgument, NotFound
+from ..redaction import redact
 from ..schema import CHECKPOINTS, EXPERIMENTS
 from ..store.base import Store, Update, Write
 from ..types import Document
@@ -29,8 +30,6 @@ class CheckpointCopies:
     """One tracker's artifact store: the copies it queues, fetches, checks and collects."""
 
     def __init__(self, artifacts: ArtifactStore, store: Store, write: Callable[[Sequence[Write]], None]) -> None:
-        from ..store.journal import redact
-
         self.artifacts, self._store, self._write = artifacts, store, write
         self.uploader = Uploader(artifacts, queue_directory(artifacts, redact(store.uri)), self._mark)
         if self.uploader.pending():  # what a process that died had queued

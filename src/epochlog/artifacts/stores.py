@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ..checkpoints import Signature, signature
 from ..errors import EpochlogError, NotFound, StoreUnavailable
+from ..redaction import redact
 
 CHUNK = 1 << 20
 BUCKET = "artifacts"
@@ -166,8 +167,6 @@ class GridFSArtifacts(ArtifactStore):
     def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
         import gridfs
         import pymongo
-
-        from ..store.journal import redact
 
         self._client: pymongo.MongoClient[Any] = pymongo.MongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, connect=False)

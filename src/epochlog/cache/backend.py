@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from epochlog.cache.codec import Buffer
 from epochlog.cache.keys import Slot
 from epochlog.errors import CacheError
+from epochlog.redaction import redact
 
 
 class Backend(Protocol):
@@ -67,8 +68,8 @@ def open_backend(uri: str | os.PathLike[str] | None = None) -> Backend:
     parts = urlsplit(uri or default_cache_uri())
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost") or parts.query:
-            raise CacheError(f"unsupported file URI {uri!r}: use file:///absolute/path")
+            raise CacheError(f"unsupported file URI {redact(str(uri))!r}: use file:///absolute/path")
         return DiskBackend(unquote(parts.path))
     if parts.scheme in ("redis", "rediss", "unix"):
         return RedisBackend(str(uri))
-    raise CacheError(f"unsupported cache URI {uri!r}: use file:///path or redis://host:port/db")
+    raise CacheError(f"unsupported cache URI {redact(str(uri))!r}: use file:///path or redis://host:port/db")

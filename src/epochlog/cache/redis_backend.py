@@ -19,11 +19,10 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
 from epochlog.cache.codec import Buffer
 from epochlog.cache.keys import Slot, check_namespace
 from epochlog.errors import CacheError
+from epochlog.redaction import redact
 
 PREFIX = "epochlog:cache:"
 DEFAULT_CHUNK_BYTES = 4 * 2**20  # big strings block Redis' single thread while they move
@@ -65,11 +64,7 @@ class RedisBackend:
 
     @property
     def uri(self) -> str:
-        parts = urlsplit(self._url)
-        if parts.password is None:
-            return self._url
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
+        return redact(self._url)
 
     @property
     def client(self) -> Any:

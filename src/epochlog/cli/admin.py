@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..demo import run_demo
-from ..store.journal import redact
+from ..redaction import redact
 from . import render
 from .app import (
     Artifacts,
@@ -93,11 +93,11 @@ def demo(seed: Annotated[int, typer.Option("--seed", help="Same seed, same study
         statuses = Counter(d["status"] for d in tracker.search_experiments(
             {"_id": {"$in": [ObjectId(i) for i in ids]}}, projection={"status": 1}))
     out = console()
-    out.print(f"Simulated {len(ids)} experiments into {target}: "
+    out.print(f"Simulated {len(ids)} experiments into {redact(target)}: "
               + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) + ".")
     for challenge, ranked in boards.items():
         print_leaderboard(ranked, "metrics.best_val_loss", challenge)
-    uri_option = f" --uri {target}" if uri else ""
+    uri_option = f" --uri {redact(target)}" if uri else ""
     out.print(f"\nOpen the dashboard:  epochlog ui{uri_option}   (then http://127.0.0.1:8082)")
     out.print(f"Browse in the terminal:  epochlog ls{uri_option}   ·   epochlog show {ids[0]}{uri_option}")
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..errors import MigrationError
 from ..migrate.legacy import MigrationReport, migrate_legacy, open_legacy, same_file
+from ..redaction import redact
 from .app import (
     AsJson,
     Uri,
@@ -50,7 +51,7 @@ def migrate_sqlite(
 
 def print_report(report: MigrationReport, target: str) -> None:
     out = console()
-    title = ("Dry run, nothing written: " if report.dry_run else "Migrated ") + f"{report.source} -> {target}"
+    title = ("Dry run, nothing written: " if report.dry_run else "Migrated ") + f"{report.source} -> {redact(target)}"
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -13,7 +13,7 @@ from ..documents import as_utc
 from ..errors import InvalidArgument
 from ..query.filter_text import parse_filter_text
 from ..store import open_store
-from ..store.journal import redact
+from ..redaction import redact
 from ..transfer import PushSummary, merge as merge_stores, push as push_store
 from .app import Artifacts, AsJson, Query, app, console, fail, print_json, progress_bar
 

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ..store import embedded_path, is_mongodb_uri
-from ..store.journal import redact, sync as ship_journals
+from ..redaction import redact
+from ..store.journal import sync as ship_journals
 from ..tracker import Tracker
 from .app import Artifacts, AsJson, Uri, app, console, fail, print_json, resolve_uri
 

@@ -8,7 +8,7 @@ import typer
 
 from ..alerts import Leaderboard, WatchSettings
 from ..loopback import is_loopback
-from ..store.journal import redact
+from ..redaction import redact
 from .app import Uri, app, console, fail, resolve_uri
 from .watch import EmailOption, LeaderboardOption, WebhookOption, destinations_of
 

@@ -17,7 +17,7 @@ from ..alerts import (
     Watcher,
     Webhook,
 )
-from ..store.journal import redact
+from ..redaction import redact
 from .app import Uri, app, console, fail, open_tracker, resolve_uri
 
 WEBHOOKS_ENV = "EPOCHLOG_WEBHOOKS"

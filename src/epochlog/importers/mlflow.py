@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgument
-from ..store.journal import redact
+from ..redaction import redact
 from .records import ImportedRun, ImportReport, load, nested, parse_value
 
 if TYPE_CHECKING:

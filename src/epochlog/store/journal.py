@@ -39,6 +39,7 @@ from bson import ObjectId
 
 from ..errors import EpochlogError, InvalidArgument, StoreUnavailable
 from ..groups import Members, Tally
+from ..redaction import redact
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import journal_codec
 from .base import AppendSeries, MetricSeries, Store, Write
@@ -476,17 +477,6 @@ def max_backoff_from_env() -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidArgument(f"{MAX_BACKOFF_ENV} must be a positive number of seconds, got {text!r}")
     return value
-
-
-def redact(uri: str, *, keep_user: bool = True) -> str:
-    """A URI without its password (and, unless `keep_user`, without its user), fit for a log line."""
-    scheme, separator, rest = uri.partition("://")
-    authority, slash, path = rest.partition("/")
-    if not separator or "@" not in authority:
-        return uri
-    credentials, host = authority.rsplit("@", 1)
-    user = f"{credentials.split(':', 1)[0]}:***@" if keep_user else ""
-    return f"{scheme}://{user}{host}{slash}{path}"
 
 
 def sync(inner: Store, directory: Path | None = None, timeout: float | None = None, *,

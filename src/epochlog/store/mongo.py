@@ -27,6 +27,7 @@ from ..query.evaluate import matching
 from ..query.expr_filter import find_with_expr, has_expr, split_filter
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
+from ..redaction import redact
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import fallback_form
 from .base import AppendSeries, Delete, MetricSeries, Put, Store, Update, Upsert, Write, ordered_series
@@ -52,7 +53,7 @@ class MongoStore(Store):
         try:
             parsed = parse_uri(uri)
         except (mongo_errors.InvalidURI, mongo_errors.ConfigurationError, ValueError) as error:
-            raise StoreError(f"invalid MongoDB URI {uri!r}: {error}") from None
+            raise StoreError(f"invalid MongoDB URI {redact(uri)!r}: {error}") from None
         self.database_name: str = database or parsed.get("database") or DEFAULT_DATABASE
         options = {key.lower() for key in parsed.get("options", {})}
         if "serverselectiontimeoutms" not in options:  # the URI's own settings win
