@@ -24,6 +24,11 @@ def regex_flags(options: str) -> int:
     return flags
 
 
+def option_letters(flags: int) -> str:
+    """MongoDB's option letters for Python `re` flags (those MongoDB knows: re.UNICODE, implied, is left out)."""
+    return "".join(letter for flag, letter in _PY_FLAG_LETTERS if flags & flag)
+
+
 def compile_regex(value: RegexValue | Regex) -> re.Pattern[str]:
     try:
         return re.compile(value.pattern, regex_flags(value.options))
@@ -43,12 +48,11 @@ def regex_value(operand: Any, options: Any) -> RegexValue:
         if operand.flags & ~_PY_FLAGS_ALLOWED:
             raise QueryError(f"$regex: Python regex flags {operand.flags!r} have no MongoDB equivalent")
         pattern = operand.pattern
-        letters += "".join(letter for flag, letter in _PY_FLAG_LETTERS if operand.flags & flag)
+        letters += option_letters(operand.flags)
     elif isinstance(operand, BsonRegex):
         pattern = operand.pattern
         flags = operand.flags
-        letters += flags if isinstance(flags, str) else "".join(
-            letter for flag, letter in _PY_FLAG_LETTERS if flags & flag)
+        letters += flags if isinstance(flags, str) else option_letters(flags)
     elif isinstance(operand, str):
         pattern = operand
     else:

@@ -27,6 +27,7 @@ from ..query.evaluate import matching
 from ..query.expr_filter import find_with_expr, has_expr, split_filter
 from ..query.parse import Node, parse_filter
 from ..query.projection import compile_projection
+from ..query.regex import option_letters
 from ..redaction import redact
 from ..types import Document, Filter, IndexSpec, Projection, SortSpec
 from . import fallback_form
@@ -509,9 +510,7 @@ def _only_duplicate_keys(error: mongo_errors.BulkWriteError) -> bool:
 def _regexes(value: Any) -> Any:
     """`re.compile(...)` values as BSON regexes with only the flags MongoDB knows (pymongo would add 'u')."""
     if isinstance(value, re.Pattern):
-        flags = "".join(letter for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"),
-                                                    (re.VERBOSE, "x")) if value.flags & flag)
-        return Regex(value.pattern, flags)
+        return Regex(value.pattern, option_letters(value.flags))
     if isinstance(value, dict):
         return {key: _regexes(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
