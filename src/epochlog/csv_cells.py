@@ -12,6 +12,8 @@ from typing import Any
 
 from bson import ObjectId, json_util
 
+from .iso_dates import iso
+
 _JSON = json_util.RELAXED_JSON_OPTIONS.with_options(tz_aware=True)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,8 +27,7 @@ def cell(value: Any) -> Any:
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.timezone.utc)
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        return iso(value)
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (list, tuple, dict, bytes)):

@@ -18,8 +18,9 @@ from typing import Any
 from bson import ObjectId
 
 from ..archive import VISIBLE
-from ..documents import as_utc, utcnow
+from ..documents import utcnow
 from ..errors import InvalidArgument
+from ..iso_dates import iso
 from ..liveness import beats, last_seen, latest_epoch_times, stale_filter
 from ..objective import MODES, Objective
 from ..schema import EPOCHS
@@ -198,7 +199,7 @@ def _json(value: Any) -> Any:
             return value
         return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dt.datetime):
-        return as_utc(value).astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso(value)
     return str(value)
 
 

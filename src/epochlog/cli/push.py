@@ -11,6 +11,7 @@ import typer
 from ..artifacts import Carried, carry, open_artifacts
 from ..documents import as_utc
 from ..errors import InvalidArgument
+from ..iso_dates import parse_iso
 from ..query.filter_text import parse_filter_text
 from ..store import open_store
 from ..redaction import redact
@@ -75,7 +76,7 @@ def parse_since(text: str | None) -> dt.datetime | None:
     if text is None or not text.strip():
         return None
     try:
-        moment = dt.datetime.fromisoformat(text.strip())
+        moment = parse_iso(text)
     except ValueError:
         raise InvalidArgument(f"--since must be an ISO 8601 date or time (2026-05-01, 2026-05-01T12:00), "
                               f"got {text!r}") from None

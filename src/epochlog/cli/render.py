@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from ..documents import as_utc
 from ..finite_numbers import is_finite_number
 
 STATUS_STYLES = {"completed": "green", "running": "bold cyan", "failed": "red", "stopped": "yellow"}
@@ -60,7 +61,7 @@ def when(value: Any) -> str:
     """A date to the minute, in UTC; anything else stored there as it is."""
     if not isinstance(value, dt.datetime):
         return plain(value)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return as_utc(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def status(value: Any) -> Text:

@@ -32,6 +32,7 @@ from bson import ObjectId
 from ..checkpoints import file_facts
 from ..documents import normalize_document, normalize_value, to_utc
 from ..errors import InvalidDocument, MigrationError
+from ..iso_dates import parse_iso
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS
 from ..store import embedded_path, is_mongodb_uri
 from ..store.base import Put, Store, Update, Upsert, Write
@@ -524,20 +525,10 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     if not isinstance(value, str):
         return None
-    text = value.strip()
     try:
-        return to_utc(dt.datetime.fromisoformat(text))  # the common forms, quickly
-    except ValueError:
-        pass
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python 3.10's fromisoformat wants 0, 3 or 6 fraction digits
-    text = re.sub(r"(\.\d+)", lambda m: (m.group(1) + "000000")[:7], text, count=1)
-    try:
-        parsed = dt.datetime.fromisoformat(text)
+        return to_utc(parse_iso(value))
     except ValueError:
         return None
-    return to_utc(parsed)
 
 
 _LITERAL_NAMES = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf}

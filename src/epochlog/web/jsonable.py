@@ -18,6 +18,8 @@ import numpy as np
 from bson import ObjectId
 from fastapi.responses import JSONResponse
 
+from ..iso_dates import iso
+
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
@@ -47,13 +49,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):  # numpy scalars computed here (stored documents never hold them)
         return jsonable(value.item())
     return str(value)
-
-
-def iso(value: dt.datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a `Z`."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def dumps(value: Any) -> str:

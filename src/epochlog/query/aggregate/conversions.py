@@ -15,6 +15,7 @@ from bson import ObjectId
 
 from ...documents import as_utc
 from ...errors import QueryError
+from ...iso_dates import iso
 from .values import is_nullish, is_number, type_name
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -82,8 +83,7 @@ def _to_string(value: Any) -> str:
     if isinstance(value, ObjectId):
         return str(value)
     if isinstance(value, dt.datetime):
-        utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        return iso(value)
     raise _cannot("$toString", value)
 
 
