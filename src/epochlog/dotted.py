@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .stored_equality import same
+
 _MISSING = object()
 
 
@@ -34,22 +36,15 @@ def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def differing_keys(documents: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """Dotted keys whose values differ between the documents (missing counts), with each one's value.
 
-    A missing key shows as None. NaN equals NaN here: a config that is NaN in both runs is not a difference.
+    A missing key shows as None. Values compare as stored (`stored_equality.same`): NaN in both runs is no
+    difference, while 1 and 1.0 (an int and a double) are.
     """
     flats = [flatten(document) for document in documents]
     keys = sorted({key for flat in flats for key in flat})
     diff = {}
     for key in keys:
         values = [flat.get(key, _MISSING) for flat in flats]
-        if any(not _same(values[0], other) for other in values[1:]):
+        if any(other is not values[0] and (values[0] is _MISSING or other is _MISSING or not same(values[0], other))
+               for other in values[1:]):
             diff[key] = [None if value is _MISSING else value for value in values]
     return diff
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True
-    return type(a) is type(b) and a == b or isinstance(a, (int, float)) and isinstance(b, (int, float)) \
-        and not isinstance(a, bool) and not isinstance(b, bool) and a == b

@@ -21,7 +21,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -34,6 +34,7 @@ from ..documents import normalize_document, normalize_value, to_utc
 from ..errors import InvalidDocument, MigrationError
 from ..iso_dates import parse_iso
 from ..schema import CHECKPOINTS, EPOCHS, EXPERIMENTS
+from ..stored_equality import same
 from ..store import embedded_path, is_mongodb_uri
 from ..store.base import Put, Store, Update, Upsert, Write
 
@@ -279,8 +280,8 @@ class _Migration:
             self.report.experiments_new += 1
             self._add(Put(EXPERIMENTS, document))
             return
-        changes = {key: value for key, value in document.items()
-                   if key != "_id" and key not in USER_FIELDS and not _same(existing.get(key, _MISSING), value)}
+        changes = {key: value for key, value in document.items() if key != "_id" and key not in USER_FIELDS
+                   and (key not in existing or not same(existing[key], value))}
         gone = tuple(key for key in ("config_raw", "error", "start_time", "heartbeat")
                      if key in existing and key not in document)
         if changes or gone:
@@ -590,21 +591,6 @@ def _kind(number: float) -> str:
     if math.isnan(number):
         return "NaN"
     return "inf" if math.isinf(number) else "finite"
-
-
-_MISSING = object()
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality of stored values, with NaN equal to NaN and key order ignored."""
-    if isinstance(a, float) and isinstance(b, float):
-        return a == b or math.isnan(a) and math.isnan(b)
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
-    if isinstance(a, Sequence) and isinstance(b, Sequence) and not isinstance(a, (str, bytes)) \
-            and not isinstance(b, (str, bytes)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
 
 
 __all__ = ["MigrationReport", "migrate_legacy", "open_legacy", "parse_time", "same_file"]

@@ -31,7 +31,8 @@ from ..store.sqlite import SQLiteStore
 from ..json_codec import dumps
 from ..types import Document, Filter
 from .plan import experiment_filter, plan
-from .resolve import add_conflicts, conflict, digest, later, merge_documents, merge_experiment, same
+from ..stored_equality import same
+from .resolve import add_conflicts, conflict, digest, later, merge_documents, merge_experiment
 from .summary import PushSummary
 from .watermark import Watermark, store_key
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import bson
-from bson import ObjectId
 
-from ..documents import EPOCH, date_to_millis
+from ..documents import EPOCH
+from ..stored_equality import same
 from ..types import Document
 
 CONFLICTS = "conflicts"
@@ -31,26 +30,6 @@ def digest(document: Mapping[str, Any]) -> str:
     the order a document was written in, so a copy's fingerprint is the original's; a reordered document only
     costs a comparison with `same`)."""
     return hashlib.sha256(bson.encode(document)).hexdigest()[:20]
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal as stored: NaN equals NaN, 1, 1.0 and True differ, key order does not matter."""
-    return a is b or _canonical.encode(a) == _canonical.encode(b)
-
-
-def _tagged(value: Any) -> Any:
-    """The values JSON lacks, as the embedded store tags them."""
-    if isinstance(value, ObjectId):
-        return {"$oid": str(value)}
-    if isinstance(value, dt.datetime):
-        return {"$date": date_to_millis(value)}
-    if isinstance(value, bytes):
-        return {"$binary": value.hex()}
-    raise TypeError(f"not a stored value: {type(value).__name__}")
-
-
-# one encoder (the C one) for every comparison: sorted keys, NaN and ±inf as JSON's own tokens
-_canonical = json.JSONEncoder(sort_keys=True, default=_tagged, separators=(",", ":"), ensure_ascii=False)
 
 
 def progress_rank(experiment: Mapping[str, Any]) -> tuple[Any, ...]:
