@@ -108,3 +108,20 @@ def test_csv_cells_never_start_a_formula_as_the_dashboard_export(cli: Cli, uri: 
     assert row["experiment_name"] == "'=HYPERLINK(\"http://x\")" and row["config.note"] == "'@SUM(A1)"
     assert row["metrics.delta"] == "-0.5" and row["config.offset"] == "-3"  # numbers stay numbers
     assert row["config.flag"] == "true"
+
+
+def test_csv_cells_are_the_dashboards(cli: Cli, uri: str) -> None:
+    """Both exports write each cell by `csv_cells` (NaN as nan, dates in ISO 8601, lists as JSON)."""
+    from fastapi.testclient import TestClient
+
+    from epochlog.web import create_app
+
+    with Tracker(uri) as tracker:
+        eid = tracker.create_experiment("odd", 1, metrics={"loss": math.nan, "peak": math.inf},
+                                        config={"bands": [1, math.nan], "when": dt.datetime(2026, 5, 1, 12)})
+        with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
+            web = next(csv.DictReader(io.StringIO(client.get("/api/experiments/export", params={"ids": eid}).text)))
+    row = rows(cli.ok("export", "experiments").stdout)[0]
+    for key, text in {"metrics.loss": "nan", "metrics.peak": "inf", "config.bands": '[1, {"$numberDouble": "NaN"}]',
+                      "config.when": "2026-05-01T12:00:00.000Z", "start_time": row["start_time"]}.items():
+        assert row[key] == web[key] == text, key

@@ -211,10 +211,11 @@ def export_documents(tracker: Tracker, ids: Sequence[str], query: ListQuery | No
 
 
 def to_csv(documents: Sequence[Mapping[str, Any]]) -> str:
-    """One row per experiment, one column per dotted key; lists as JSON; no cell starts a formula."""
+    """One row per experiment, one column per dotted key, each cell as `csv_cells` writes it (as the CLI's export
+    does): lists as JSON, NaN as nan, no cell starting a formula."""
     flats = []
     for document in documents:
-        flat = flatten(jsonable({key: value for key, value in document.items() if key != "_id"}))
+        flat = flatten({key: value for key, value in document.items() if key != "_id"})
         flats.append({"id": str(document["_id"]), **flat})
     first = ["id", "experiment_name", "challenge", "status", "start_time", "end_time"]
     keys = [key for key in first if any(key in flat for flat in flats)]
