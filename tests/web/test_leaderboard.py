@@ -107,3 +107,24 @@ def test_a_running_run_without_a_heartbeat_is_stale_by_its_latest_epoch(tracker:
     with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
         stale = {row["id"]: row["stale"] for row in _rows(client, status="running")}
     assert stale == {ids["lively"]: False, ids["silent"]: True}
+
+
+def test_archived_runs_neither_rank_nor_count(tracker: Tracker) -> None:
+    """The board's counts choose runs as its rows do (experiment_filter), in the dashboard and in `epochlog best`."""
+    import math
+
+    from typer.testing import CliRunner
+
+    from epochlog.cli import app
+
+    ids = {}
+    for name, loss in [("archived", 0.1), ("kept", 0.2), ("diverged", math.nan)]:
+        ids[name] = tracker.create_experiment(name, 1, metrics={"best_val_loss": loss})
+        tracker.update_experiment_status(ids[name], "completed")
+    tracker.archive_experiments([ids["archived"]])
+    with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
+        [board] = client.get("/api/leaderboard", params={"challenge": 1}).json()["boards"]
+    assert [row["id"] for row in board["rows"]] == [str(ids["kept"])]
+    assert (board["completed"], board["considered"], board["ranked"]) == (2, 2, 1)
+    result = CliRunner().invoke(app, ["best", "--json", "--uri", tracker.store.uri])
+    assert result.exit_code == 0 and str(ids["archived"]) not in result.stdout and str(ids["kept"]) in result.stdout

@@ -18,6 +18,7 @@ from ..dotted import differing_keys, flatten, get_path
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
+from ..experiment_filter import all_of, experiment_filter
 from ..finite_numbers import finite_filter
 from ..groups import parse_grouping
 from ..liveness import stale_ids
@@ -397,10 +398,9 @@ def _board(tracker: Tracker, challenge: int | None, best: list[Document],
            checkpoints: dict[ObjectId, CheckpointState | None], metric: str, statuses: str | list[str],
            stale: set[Any]) -> Document:
     """One challenge's leaderboard, and how many runs of the statuses asked could not rank (NaN, inf or missing);
-    `completed` counts the completed runs whatever was asked."""
-    where: Document = {} if challenge is None else {"challenge": challenge}
-    names = [statuses] if isinstance(statuses, str) else statuses
-    scope: Document = where if statuses == "any" else {**where, "status": {"$in": names}}
+    `completed` counts the completed runs whatever was asked; archived runs count nowhere, as they rank nowhere."""
+    names = None if statuses == "any" else [statuses] if isinstance(statuses, str) else statuses
+    scope = experiment_filter(challenge=challenge, statuses=names)
     rows = [{"rank": index + 1, "id": d["_id"], "experiment_name": d.get("experiment_name"),
              "model": model_label(d.get("model")), "status": d.get("status"),
              "stale": d["_id"] in stale, "heartbeat": d.get("heartbeat"), "value": get_path(d, metric),
@@ -408,9 +408,10 @@ def _board(tracker: Tracker, challenge: int | None, best: list[Document],
              "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
              "checkpoint": checkpoints.get(d["_id"]),
              "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
-    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, {**where, "status": "completed"}),
+    completed = experiment_filter(challenge=challenge, statuses=["completed"])
+    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, completed),
             "considered": tracker.store.count(EXPERIMENTS, scope),
-            "ranked": tracker.store.count(EXPERIMENTS, {"$and": [scope, finite_filter(metric)]}), "rows": rows}
+            "ranked": tracker.store.count(EXPERIMENTS, all_of([scope, finite_filter(metric)])), "rows": rows}
 
 
 def _now() -> dt.datetime:
