@@ -1,11 +1,12 @@
-"""Dotted paths through nested documents: the value at one, a document flattened to them, and the paths on
-which several documents differ."""
+"""Dotted paths through nested documents: whether a user's path is one, the value at one, a document flattened
+to them, and the paths on which several documents differ."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .errors import InvalidArgument
 from .stored_equality import same
 
 _MISSING = object()
@@ -19,6 +20,14 @@ def get_path(document: Mapping[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def check_field(path: Any, what: str) -> str:
+    """`path`, a dotted field path a user may sort, rank, group or plot by; InvalidArgument naming `what`
+    otherwise."""
+    if not isinstance(path, str) or not path or path.startswith("$") or "" in path.split(".") or "\x00" in path:
+        raise InvalidArgument(f"{what} must be a dotted field path such as metrics.best_val_loss, got {path!r}")
+    return path
 
 
 def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from .dotted import get_path
+from .dotted import check_field, get_path
 from .errors import InvalidArgument, StoreError
 from .finite_numbers import is_finite_number
 from .summary_stats import Summary, summarize, summary_from_sums
@@ -124,7 +124,8 @@ class GroupCurve:
 
 
 def parse_grouping(by: Sequence[str], config_except: str | None) -> Grouping:
-    """A grouping from text: field paths, or comma-separated config keys to leave out (`"seed,fold"`)."""
+    """A grouping from text: field paths (checked: `dotted.check_field`), or comma-separated config keys to leave
+    out (`"seed,fold"`)."""
     if by and config_except is not None:
         raise InvalidArgument("group by fields or by the config except some keys, not both")
     if config_except is not None:
@@ -134,7 +135,7 @@ def parse_grouping(by: Sequence[str], config_except: str | None) -> Grouping:
         return ConfigExcept(*keys)
     if not by:
         raise InvalidArgument("say how to group: fields (e.g. config.model) or config keys to leave out (seed)")
-    return list(by)
+    return [check_field(path, "by") for path in by]
 
 
 def group_curve(epochs: Iterable[Mapping[str, Any]], metric: str) -> GroupCurve:

@@ -91,6 +91,14 @@ def test_a_query_has_the_dashboards_limits(cli: Cli, demo_ids: list[str]) -> Non
     assert_user_error(cli("ls", "--query", long), "--query is longer than 20000 characters")
 
 
+def test_field_paths_are_checked_as_the_dashboard_checks_them(cli: Cli, demo_ids: list[str]) -> None:
+    """dotted.check_field: the dashboard refused `a..b` as a sort, metric or grouping; the CLI sorted by it."""
+    assert_user_error(cli("ls", "--sort", "a..b"), "--sort must be a dotted field path")
+    assert_user_error(cli("best", "--metric", "metrics..x"), "--metric must be a dotted field path")
+    grouped = cli("groups", "--by", "config.")
+    assert grouped.exit_code == 2 and "by must be a dotted field path" in grouped.stderr
+
+
 def test_ls_empty_store(cli: Cli) -> None:
     assert "No experiments yet" in cli.ok("ls").stdout
 

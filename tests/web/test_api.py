@@ -84,6 +84,13 @@ def test_a_bad_filter_is_a_400_with_a_message(client: TestClient, text: str) -> 
     assert response.json()["error"]
 
 
+def test_field_paths_are_refused_as_the_cli_refuses_them(client: TestClient) -> None:
+    for path, params in [("/api/experiments", {"sort": "a..b"}), ("/api/leaderboard", {"metric": "metrics..x"}),
+                         ("/api/groups", {"by": "config."})]:
+        response = client.get(path, params=params)
+        assert response.status_code == 400 and "must be a dotted field path" in response.json()["error"], path
+
+
 def test_a_filter_nested_too_deeply_is_refused_as_the_cli_refuses_it(client: TestClient) -> None:
     deep = '{"a": ' * 150 + "1" + "}" * 150
     for path in ("/api/experiments", "/api/groups", "/api/subjects"):

@@ -29,6 +29,7 @@ from rich.progress import (
 from typer.core import TyperGroup
 
 from ..artifacts import ArtifactSpec
+from ..dotted import check_field
 from ..errors import EpochlogError, QueryError
 from ..store import default_uri
 from ..tracker import Tracker, get_tracker, sort_spec
@@ -161,13 +162,13 @@ def parse_sort(text: str | None, default: list[tuple[str, int]] | None = None) -
             direction = -1 if word.lower() == "desc" else 1
         if not part:
             raise QueryError(f"--sort: empty field name in {text!r}")
-        pairs.append((part, direction))
+        pairs.append((check_field(part, "--sort"), direction))
     return sort_spec(pairs)
 
 
 def summary_field(metric: str) -> str:
     """A --metric argument as a field path: `val_acc` is `metrics.val_acc`; a dotted path stays as it is."""
-    return metric if "." in metric else f"metrics.{metric}"
+    return check_field(metric if "." in metric else f"metrics.{metric}", "--metric")
 
 
 # -- output ------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..checkpoints import CheckpointState
 from ..context import environment_diff
-from ..dotted import differing_keys, flatten, get_path
+from ..dotted import check_field, differing_keys, flatten, get_path
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound
@@ -31,7 +31,7 @@ from . import explore as explore_data
 from . import listing
 from .downsample import DEFAULT_POINTS, MAX_POINTS, min_max, to_json_values, window
 from .jsonable import DocumentResponse, dumps, jsonable
-from .listing import ListQuery, check_field, split_list
+from .listing import ListQuery, split_list
 from .settings import Settings, settings_of
 
 MAX_COMPARE = 10
@@ -266,8 +266,6 @@ def groups(settings: SettingsDep,
            archived: bool = False) -> DocumentResponse:
     check_field(metric, "metric")
     grouping = parse_grouping([path for path in by or [] if path], config_except)
-    for path in grouping if isinstance(grouping, list) else []:
-        check_field(path, "by")
     found = settings.tracker.group_stats(grouping, metric, mode, challenge=challenge,
                                          filter=parse_filter_text(filter) or None,
                                          status=leaderboard_statuses(status), archived=archived)

@@ -10,12 +10,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..dotted import get_path
+from ..dotted import check_field, get_path
 from ..display import text
 from ..errors import InvalidArgument
 from ..tracker import Tracker
 from ..types import Document
-from .listing import check_field
 
 MAX_FIELDS = 12
 MAX_RUNS = 20_000

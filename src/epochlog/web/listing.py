@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..csv_cells import cell
-from ..dotted import flatten
+from ..dotted import check_field, flatten
 from ..display import duration, model_label, tag_list
 from ..documents import to_object_id
 from ..errors import InvalidArgument
@@ -100,13 +100,6 @@ class ListQuery:
         if self.sort != "_id":  # a total order, so pages never repeat or skip a row
             spec.append(("_id", self.order))
         return spec
-
-
-def check_field(path: Any, what: str) -> str:
-    """A dotted field path a user may sort or rank by."""
-    if not isinstance(path, str) or not path or path.startswith("$") or "" in path.split(".") or "\x00" in path:
-        raise InvalidArgument(f"{what} must be a dotted field path such as metrics.best_val_loss, got {path!r}")
-    return path
 
 
 def split_list(value: str) -> list[str]:
