@@ -19,12 +19,12 @@ def experiment_filter(*, challenge: int | None = None, statuses: Iterable[str] |
                       stale: Document | None = None) -> Document:
     """All of the conditions given (checked: InvalidArgument), `{}` for none: this challenge, one of these
     statuses (or, OR-ed with them, the `stale` condition from `liveness.stale_filter`), every one of these
-    tags, the user's `filter`, and no archived experiment unless `archived`."""
+    tags (a string is one status or tag), the user's `filter`, and no archived experiment unless `archived`."""
     conditions: list[Document] = [] if archived else [dict(VISIBLE)]
     check_challenge(challenge)
     if challenge is not None:
         conditions.append({"challenge": challenge})
-    names = list(statuses or ())
+    names = [statuses] if isinstance(statuses, str) else list(statuses or ())
     for status in names:
         check_status(status)
     choices: list[Document] = [{"status": names[0]} if len(names) == 1 else {"status": {"$in": names}}] \
@@ -33,7 +33,7 @@ def experiment_filter(*, challenge: int | None = None, statuses: Iterable[str] |
         choices.append(dict(stale))
     if choices:
         conditions.append(choices[0] if len(choices) == 1 else {"$or": choices})
-    wanted = list(tags or ())
+    wanted = [tags] if isinstance(tags, str) else list(tags or ())
     for tag in wanted:
         if not isinstance(tag, str):
             raise InvalidArgument(f"tags must be strings, got {tag!r}")

@@ -397,8 +397,7 @@ def _board(tracker: Tracker, challenge: int | None, best: list[Document],
            stale: set[Any]) -> Document:
     """One challenge's leaderboard, and how many runs of the statuses asked could not rank (NaN, inf or missing);
     `completed` counts the completed runs whatever was asked; archived runs count nowhere, as they rank nowhere."""
-    names = None if statuses == "any" else [statuses] if isinstance(statuses, str) else statuses
-    scope = experiment_filter(challenge=challenge, statuses=names)
+    scope = experiment_filter(challenge=challenge, statuses=None if statuses == "any" else statuses)
     rows = [{"rank": index + 1, "id": d["_id"], "experiment_name": d.get("experiment_name"),
              "model": model_label(d.get("model")), "status": d.get("status"),
              "stale": d["_id"] in stale, "heartbeat": d.get("heartbeat"), "value": get_path(d, metric),
