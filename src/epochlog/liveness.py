@@ -15,8 +15,7 @@ from typing import Any
 from bson import ObjectId
 
 from .schema import EPOCHS, EXPERIMENTS
-from .store import Store
-from .types import Document
+from .types import Document, Reader
 
 _NOT_A_DATE = {"$not": {"$type": "date"}}
 
@@ -45,7 +44,7 @@ def is_stale(document: Mapping[str, Any], now: dt.datetime, stale_after: float,
     return seen is None or (now - seen).total_seconds() > stale_after
 
 
-def latest_epoch_times(store: Store, experiment_ids: Iterable[Any]) -> dict[Any, dt.datetime]:
+def latest_epoch_times(store: Reader, experiment_ids: Iterable[Any]) -> dict[Any, dt.datetime]:
     """The newest epoch timestamp of each experiment that has one (one small query per experiment: call it
     for the runs without a heartbeat only)."""
     found: dict[Any, dt.datetime] = {}
@@ -57,7 +56,7 @@ def latest_epoch_times(store: Store, experiment_ids: Iterable[Any]) -> dict[Any,
     return found
 
 
-def stale_ids(store: Store, documents: Iterable[Mapping[str, Any]], now: dt.datetime, stale_after: float) -> set[Any]:
+def stale_ids(store: Reader, documents: Iterable[Mapping[str, Any]], now: dt.datetime, stale_after: float) -> set[Any]:
     """The ids of the documents' runs that are stale; the epochs of those without a heartbeat are looked up."""
     documents = list(documents)
     epochs = latest_epoch_times(store, [document["_id"] for document in documents if not beats(document)])
@@ -65,7 +64,7 @@ def stale_ids(store: Store, documents: Iterable[Mapping[str, Any]], now: dt.date
             if is_stale(document, now, stale_after, epochs.get(document["_id"]))}
 
 
-def stale_filter(store: Store, cutoff: dt.datetime) -> Document:
+def stale_filter(store: Reader, cutoff: dt.datetime) -> Document:
     """A filter matching the running runs last seen before `cutoff`. Those with a heartbeat are matched by it;
     those without are judged here first (a second step: their epochs), and matched by id."""
     beating: Document = {"status": "running", "heartbeat": {"$lt": cutoff}}

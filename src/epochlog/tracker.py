@@ -324,6 +324,17 @@ class Tracker:
         return self.store.find(EXPERIMENTS, query, projection=projection, sort=sort_spec(sort),
                                skip=skip, limit=limit or 0)
 
+    def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
+             sort: SortSpec | str | Mapping[str, int] | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
+        """Documents of any collection ("epochs", "checkpoints", "subjects", ...) matching a MongoDB filter, with
+        projection, sort, skip and limit as pymongo's `find` takes them."""
+        return self.store.find(collection, filter, projection=projection, sort=sort_spec(sort), skip=skip,
+                               limit=limit)
+
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int:
+        """How many documents of a collection match a MongoDB filter (counting stops at `limit`, if given)."""
+        return self.store.count(collection, filter, limit=limit)
+
     def aggregate(self, collection: str, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
         """Run a MongoDB aggregation pipeline over one collection ("experiments", "epochs", ...) and return its
         result documents. MongoDB runs it itself; the embedded store runs it with MongoDB's semantics (its
@@ -403,6 +414,15 @@ class Tracker:
         if document is None:
             raise NotFound(f"no experiment with id {eid}")
         return get_path(document, path)
+
+    @property
+    def uri(self) -> str:
+        """The store's URI (as given: it may hold a password; `redaction.redact` it before showing it)."""
+        return self.store.uri
+
+    def ensure_indexes(self) -> None:
+        """Create the indexes epochlog's queries use, where missing (what `epochlog init` does)."""
+        self.store.ensure_indexes()
 
     def close(self) -> None:
         """Write what is buffered (step points, a pending `last_epoch`), wait a while for the checkpoint copies

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 from bson import ObjectId
 
@@ -15,6 +15,15 @@ Projection = Mapping[str, Any]
 SortSpec = Sequence[tuple[str, int]]
 #: What users may pass where an id is expected: an ObjectId or its 24-hex string.
 IdLike = Union[ObjectId, str]
+
+
+class Reader(Protocol):
+    """What reads documents with MongoDB filters: a `Tracker` (as the CLI and the dashboard read), or a store."""
+
+    def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
+             sort: SortSpec | None = None, skip: int = 0, limit: int = 0) -> list[Document]: ...
+
+    def count(self, collection: str, filter: Filter | None = None, *, limit: int = 0) -> int: ...
 
 
 @dataclass(frozen=True)

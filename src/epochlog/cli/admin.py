@@ -37,7 +37,7 @@ def init(uri: Uri = None) -> None:
     """Create the store (if new) and its indexes; safe to run again."""
     target = resolve_uri(uri)
     with open_tracker(target, writes=True) as tracker:
-        tracker.store.ensure_indexes()
+        tracker.ensure_indexes()
     console().print(f"Store ready, indexes in place: {redact(target)}")
 
 

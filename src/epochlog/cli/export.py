@@ -107,7 +107,7 @@ def export(
 def _epochs(tracker: Tracker, ids: list[ObjectId], progress: Any) -> Iterator[dict[str, Any]]:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        found = tracker.store.find(EPOCHS, {"experiment_id": {"$in": chunk}}, sort=[("epoch", 1)])
+        found = tracker.find(EPOCHS, {"experiment_id": {"$in": chunk}}, sort=[("epoch", 1)])
         by_experiment: dict[ObjectId, list[dict[str, Any]]] = {}
         for document in found:
             by_experiment.setdefault(document["experiment_id"], []).append(document)

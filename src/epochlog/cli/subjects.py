@@ -61,7 +61,7 @@ def ls_subjects(
     condition = parse_filter_text(query, "--query")
     with open_tracker(uri) as tracker:
         subjects = tracker.get_subjects(condition, sort=parse_sort(sort), limit=limit)
-        total = tracker.store.count("subjects", condition) if limit and len(subjects) == limit else len(subjects)
+        total = tracker.count("subjects", condition) if limit and len(subjects) == limit else len(subjects)
     if as_json:
         print_json(subjects)
         return

@@ -15,8 +15,7 @@ from typing import Any
 from bson import ObjectId
 
 from ..schema import BLOBS
-from ..store.base import Store
-from ..types import Document
+from ..types import Document, Reader
 
 GIT_DIFF, PACKAGES = "git_diff", "packages"
 DIFF_LIMIT = 1_048_576  # bytes of a diff kept; the rest is cut, and the cut marked
@@ -47,7 +46,7 @@ def packages_blob(packages: dict[str, str]) -> Document:
             "content": dict(sorted(packages.items()))}
 
 
-def read_blob(store: Store, sha256: Any, kind: str) -> Any:
+def read_blob(store: Reader, sha256: Any, kind: str) -> Any:
     """The content of the `kind` blob hashing to `sha256`, or None when there is none (not a digest, not
     stored, another kind, or another digest sharing its first 96 bits)."""
     if not isinstance(sha256, str) or len(sha256) != 64:
@@ -56,7 +55,7 @@ def read_blob(store: Store, sha256: Any, kind: str) -> Any:
         key = blob_id(sha256)
     except (TypeError, ValueError):  # not hex
         return None
-    document = store.find_one(BLOBS, {"_id": key})
-    if document is None or document.get("sha256") != sha256 or document.get("kind") != kind:
+    found = store.find(BLOBS, {"_id": key}, limit=1)
+    if not found or found[0].get("sha256") != sha256 or found[0].get("kind") != kind:
         return None
-    return document.get("content")
+    return found[0].get("content")

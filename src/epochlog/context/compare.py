@@ -8,14 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..dotted import differing_keys, get_path
-from ..store.base import Store
+from ..types import Reader
 from .blobs import PACKAGES, read_blob
 
 _GIT_FIRST = ("env.git.commit", "env.git.branch", "env.git.dirty", "env.git.diff_sha256")
 _PACKAGES_KEY = "env.packages_sha256"
 
 
-def environment_diff(documents: Sequence[Mapping[str, Any]], store: Store) -> dict[str, list[Any]]:
+def environment_diff(documents: Sequence[Mapping[str, Any]], store: Reader) -> dict[str, list[Any]]:
     """Dotted `env.*` keys whose values differ between the experiments, with each one's value (None where
     missing), ordered as the module says; a package that differs shows as `env.packages.<name>`."""
     envs = [{"env": document.get("env")} if isinstance(document.get("env"), Mapping) else {} for document in documents]
@@ -34,7 +34,7 @@ def environment_diff(documents: Sequence[Mapping[str, Any]], store: Store) -> di
     return ordered
 
 
-def _package_diff(digests: list[Any], store: Store) -> dict[str, list[Any]] | None:
+def _package_diff(digests: list[Any], store: Reader) -> dict[str, list[Any]] | None:
     """`env.packages.<name>` -> each experiment's version of the packages that differ, or None when a set
     cannot be read."""
     sets: dict[str, Mapping[str, Any]] = {}

@@ -74,7 +74,7 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 @router.get("/status", tags=["meta"], summary="What this dashboard serves and whether it is editable")
 def status(settings: SettingsDep) -> DocumentResponse:
-    scheme = settings.tracker.store.uri.split(":", 1)[0]
+    scheme = settings.tracker.uri.split(":", 1)[0]
     backend = "mongodb" if scheme.startswith("mongodb") else scheme
     return DocumentResponse({"version": __version__, "backend": backend, "editable": settings.editable,
                              "stale_after": settings.stale_after, "alerting": settings.alerting})
@@ -130,7 +130,7 @@ def experiment(experiment_id: str, settings: SettingsDep) -> DocumentResponse:
     document = settings.tracker.get_experiment(experiment_id)
     now = _now()
     return DocumentResponse({"experiment": document,
-                             "stale": bool(stale_ids(settings.tracker.store, [document], now, settings.stale_after)),
+                             "stale": bool(stale_ids(settings.tracker, [document], now, settings.stale_after)),
                              "tags": tag_list(document.get("tags")), "duration": duration(document, now),
                              "series": settings.tracker.get_metric_names(document["_id"]),
                              "editable": settings.editable})
@@ -143,21 +143,21 @@ def epochs(experiment_id: str, settings: SettingsDep,
            limit: Annotated[int, Query(ge=1, le=MAX_EPOCHS)] = MAX_EPOCHS) -> DocumentResponse:
     tracker = settings.tracker
     eid = to_object_id(experiment_id, "experiment_id")
-    state = tracker.store.find_one(EXPERIMENTS, {"_id": eid},
-                                   projection={"status": 1, "heartbeat": 1, "start_time": 1, "end_time": 1,
-                                               "metrics": 1})
+    found = tracker.find(EXPERIMENTS, {"_id": eid}, limit=1,
+                         projection={"status": 1, "heartbeat": 1, "start_time": 1, "end_time": 1, "metrics": 1})
+    state = found[0] if found else None
     if state is None:
         return _not_found(eid)
     # from the start, every epoch: also those other code numbered with a string or nothing
     condition: Document = {"experiment_id": eid} if after < 0 else {"experiment_id": eid, "epoch": {"$gt": after}}
-    documents = tracker.store.find(EPOCHS, condition, sort=[("epoch", 1)], limit=limit)
+    documents = tracker.find(EPOCHS, condition, sort=[("epoch", 1)], limit=limit)
     rows = [{"epoch": d.get("epoch"), "timestamp": d.get("timestamp"),
              "metrics": flatten(d["metrics"]) if isinstance(d.get("metrics"), dict) else {},
              "timing": d.get("timing")} for d in documents]
     now = _now()
     current = {"status": state.get("status"), "heartbeat": state.get("heartbeat"), "end_time": state.get("end_time"),
                "metrics": state.get("metrics", {}), "duration": duration(state, now),
-               "stale": bool(stale_ids(tracker.store, [state], now, settings.stale_after))}
+               "stale": bool(stale_ids(tracker, [state], now, settings.stale_after))}
     return DocumentResponse({"experiment": current, "epochs": rows, "last_epoch": rows[-1]["epoch"] if rows else after})
 
 
@@ -192,7 +192,7 @@ def series(experiment_id: str, name: str, tracker: TrackerDep,
 def checkpoints(experiment_id: str, tracker: TrackerDep) -> DocumentResponse:
     states = {row["checkpoint_id"]: row["state"] for row in tracker.verify_checkpoints(experiment_id)}
     eid = to_object_id(experiment_id, "experiment_id")
-    documents = tracker.store.find(CHECKPOINTS, {"experiment_id": eid}, sort=[("epoch", 1)])
+    documents = tracker.find(CHECKPOINTS, {"experiment_id": eid}, sort=[("epoch", 1)])
     return DocumentResponse({"checkpoints": [
         {"id": d["_id"], "epoch": d.get("epoch"), "is_best": bool(d.get("is_best")), "file": d.get("file", {}),
          "metrics": d.get("metrics", {}), "timestamp": d.get("timestamp"), "state": states.get(d["_id"], "unchecked")}
@@ -294,7 +294,7 @@ def explore(settings: SettingsDep,
             status: Annotated[list[str] | None, Query(description="only runs of these statuses")] = None,
             limit: Annotated[int, Query(ge=1, le=explore_data.MAX_RUNS)] = 5000) -> DocumentResponse:
     query = ListQuery(status=list(status or []), filter=filter).validate()
-    condition = query.mongo_filter(settings.tracker.store, settings.stale_after)
+    condition = query.mongo_filter(settings.tracker, settings.stale_after)
     return DocumentResponse(explore_data.explore_rows(settings.tracker, split_list(fields), condition, limit))
 
 
@@ -308,10 +308,10 @@ def compare(settings: SettingsDep,
     if not 2 <= len(wanted) <= MAX_COMPARE:
         raise InvalidArgument(f"compare takes 2 to {MAX_COMPARE} different experiment ids, got {len(wanted)}")
     documents = settings.tracker.compare_experiments(wanted)
-    beats = {d["_id"]: d.get("heartbeat") for d in settings.tracker.store.find(
+    beats = {d["_id"]: d.get("heartbeat") for d in settings.tracker.find(
         EXPERIMENTS, {"_id": {"$in": [d["_id"] for d in documents]}}, projection={"heartbeat": 1})}
     now = _now()
-    stale = stale_ids(settings.tracker.store, [{**d, "heartbeat": beats.get(d["_id"])} for d in documents], now,
+    stale = stale_ids(settings.tracker, [{**d, "heartbeat": beats.get(d["_id"])} for d in documents], now,
                       settings.stale_after)
     parts: list[dict[str, Any]] = [
         {part: d.get(part) if isinstance(d.get(part), dict) else {} for part in ("config", "model", "dataset")}
@@ -331,7 +331,7 @@ def compare(settings: SettingsDep,
         "metrics": [{"key": key, "values": [flat.get(key) for flat in metric_flats]}
                     for key in sorted({key for flat in metric_flats for key in flat})],
         "environment": [{"key": key, "values": values}
-                        for key, values in environment_diff(documents, settings.tracker.store).items()],
+                        for key, values in environment_diff(documents, settings.tracker).items()],
     })
 
 
@@ -358,7 +358,7 @@ def leaderboard(settings: SettingsDep,
              for number in challenges]
     ranked = [d for _, best in found for d in best]
     states = tracker.best_checkpoint_states(d["_id"] for d in ranked)
-    stale = stale_ids(tracker.store, ranked, _now(), settings.stale_after)
+    stale = stale_ids(tracker, ranked, _now(), settings.stale_after)
     boards = [_board(tracker, number, best, states, metric, statuses, stale) for number, best in found]
     return DocumentResponse({"metric": metric, "mode": mode, "status": statuses, "boards": boards})
 
@@ -373,9 +373,9 @@ def subjects(tracker: TrackerDep,
     if order == 0:
         raise InvalidArgument("order must be 1 or -1")
     condition = parse_filter_text(filter)
-    rows = tracker.store.find(SUBJECTS, condition, sort=[(sort, order), ("_id", order)], skip=skip, limit=limit)
-    sample = rows or tracker.store.find(SUBJECTS, {}, limit=50)
-    return DocumentResponse({"total": tracker.store.count(SUBJECTS, condition), "skip": skip, "limit": limit,
+    rows = tracker.find(SUBJECTS, condition, sort=[(sort, order), ("_id", order)], skip=skip, limit=limit)
+    sample = rows or tracker.find(SUBJECTS, {}, limit=50)
+    return DocumentResponse({"total": tracker.count(SUBJECTS, condition), "skip": skip, "limit": limit,
                              "attributes": subject_breakdown.subject_attributes(sample),
                              "rows": [{key: value for key, value in row.items() if key != "_id"} for row in rows]})
 
@@ -406,9 +406,9 @@ def _board(tracker: Tracker, challenge: int | None, best: list[Document],
              "checkpoint": checkpoints.get(d["_id"]),
              "tags": d.get("tags", []), "end_time": d.get("end_time")} for index, d in enumerate(best)]
     completed = experiment_filter(challenge=challenge, statuses=["completed"])
-    return {"challenge": challenge, "completed": tracker.store.count(EXPERIMENTS, completed),
-            "considered": tracker.store.count(EXPERIMENTS, scope),
-            "ranked": tracker.store.count(EXPERIMENTS, all_of([scope, finite_filter(metric)])), "rows": rows}
+    return {"challenge": challenge, "completed": tracker.count(EXPERIMENTS, completed),
+            "considered": tracker.count(EXPERIMENTS, scope),
+            "ranked": tracker.count(EXPERIMENTS, all_of([scope, finite_filter(metric)])), "rows": rows}
 
 
 def _now() -> dt.datetime:

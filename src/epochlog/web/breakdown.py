@@ -52,12 +52,12 @@ def breakdown(tracker: Tracker, metric: str | None, by: str | None, *, experimen
         conditions.append({"_id": {"$in": [to_object_id(value, "experiment") for value in experiment_ids]}})
     if challenge is not None:
         conditions.append({"challenge": challenge})
-    experiments = tracker.store.find(EXPERIMENTS, {"$and": conditions},
+    experiments = tracker.find(EXPERIMENTS, {"$and": conditions},
                                      projection={"subject_metrics": 1, "experiment_name": 1},
                                      sort=[("start_time", -1)], limit=MAX_EXPERIMENTS)
     metrics = sorted({name for experiment in experiments for per in _per_subject(experiment).values()
                       for name in per})
-    subjects = tracker.store.find(SUBJECTS, {}, sort=[("subject_id", 1)])
+    subjects = tracker.find(SUBJECTS, {}, sort=[("subject_id", 1)])
     attributes = subject_attributes(subjects)
     metric = metric or _default_metric(metrics)
     by = by or _default_attribute(attributes)

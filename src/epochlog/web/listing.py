@@ -23,9 +23,8 @@ from ..experiment_filter import experiment_filter
 from ..liveness import stale_filter, stale_ids
 from ..query.filter_text import parse_filter_text
 from ..schema import EXPERIMENTS, STATUSES
-from ..store import Store
 from ..tracker import Tracker
-from ..types import Document
+from ..types import Document, Reader
 from . import computed
 from .jsonable import jsonable
 
@@ -86,7 +85,7 @@ class ListQuery:
         query.archived = params.get("archived", "") in ("1", "true")
         return query.validate()
 
-    def mongo_filter(self, store: Store, stale_after: float) -> Document:
+    def mongo_filter(self, store: Reader, stale_after: float) -> Document:
         """The filter of the query; `stale` asks `store` which silent runs are stale (see `liveness`)."""
         stale = None
         if "stale" in self.status:
@@ -134,15 +133,15 @@ def row(document: Mapping[str, Any], now: dt.datetime, stale: bool) -> Document:
 def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Document:
     """One page of the experiments table, with the total count and the columns seen on the page."""
     started = time.perf_counter()
-    condition = query.mongo_filter(tracker.store, stale_after)
+    condition = query.mongo_filter(tracker, stale_after)
     expression = query.expression()
     fields = dict.fromkeys(ROW_FIELDS, 1) if expression is None else computed.projection(expression, ROW_FIELDS)
-    documents = tracker.store.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
+    documents = tracker.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
                                    skip=query.skip, limit=query.limit)
     counted = max(COUNT_LIMIT, query.skip + query.limit + 1)
-    total = tracker.store.count(EXPERIMENTS, condition, limit=counted)
+    total = tracker.count(EXPERIMENTS, condition, limit=counted)
     now = dt.datetime.now(dt.timezone.utc)
-    stale = stale_ids(tracker.store, documents, now, stale_after)
+    stale = stale_ids(tracker, documents, now, stale_after)
     rows = [row(document, now, document["_id"] in stale) for document in documents]
     if expression is not None:
         for item, document in zip(rows, documents):
@@ -157,7 +156,7 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
 
 def facets(tracker: Tracker) -> Document:
     """Filter choices from the most recent experiments: challenges, tags, metric and config keys."""
-    documents = tracker.store.find(EXPERIMENTS, {}, projection={"challenge": 1, "tags": 1, "metrics": 1, "config": 1},
+    documents = tracker.find(EXPERIMENTS, {}, projection={"challenge": 1, "tags": 1, "metrics": 1, "config": 1},
                                    sort=[("start_time", -1)], limit=FACET_SAMPLE)
     challenges = _all_challenges(tracker, {d["challenge"] for d in documents if type(d.get("challenge")) is int})
     tags = {tag for d in documents if isinstance(d.get("tags"), list) for tag in d["tags"] if isinstance(tag, str)}
@@ -176,7 +175,7 @@ def _all_challenges(tracker: Tracker, seen: set[int], most: int = 100) -> set[in
     """Every challenge number in use: the sampled ones, plus one probe per challenge the sample missed."""
     found = set(seen)
     for _ in range(most):
-        extra = tracker.store.find(EXPERIMENTS, {"challenge": {"$nin": sorted(found), "$type": "int"}},
+        extra = tracker.find(EXPERIMENTS, {"challenge": {"$nin": sorted(found), "$type": "int"}},
                                    projection={"challenge": 1}, limit=1)
         if not extra:
             break
@@ -192,15 +191,15 @@ def export_documents(tracker: Tracker, ids: Sequence[str], query: ListQuery | No
     projection = {"subject_metrics": 0}
     if ids:
         object_ids = [to_object_id(value, "ids") for value in ids]
-        found = {d["_id"]: d for d in tracker.store.find(EXPERIMENTS, {"_id": {"$in": object_ids}},
+        found = {d["_id"]: d for d in tracker.find(EXPERIMENTS, {"_id": {"$in": object_ids}},
                                                            projection=projection)}
         return [found[oid] for oid in object_ids if oid in found]
     query = query or ListQuery()
-    condition = query.mongo_filter(tracker.store, stale_after)
-    total = tracker.store.count(EXPERIMENTS, condition)
+    condition = query.mongo_filter(tracker, stale_after)
+    total = tracker.count(EXPERIMENTS, condition)
     if total > EXPORT_LIMIT:
         raise InvalidArgument(f"{total} experiments match; export at most {EXPORT_LIMIT} at once (narrow the filter)")
-    return tracker.store.find(EXPERIMENTS, condition, projection=projection, sort=query.sort_spec())
+    return tracker.find(EXPERIMENTS, condition, projection=projection, sort=query.sort_spec())
 
 
 def to_csv(documents: Sequence[Mapping[str, Any]]) -> str:

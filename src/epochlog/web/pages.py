@@ -78,7 +78,7 @@ def experiment_page(request: Request, experiment_id: str) -> HTMLResponse:
         document["subject_metrics_count"] = len(subject_metrics)
     now = dt.datetime.now(dt.timezone.utc)
     data = {**_common(request), "experiment": document,
-            "stale": bool(stale_ids(settings.tracker.store, [document], now, settings.stale_after)),
+            "stale": bool(stale_ids(settings.tracker, [document], now, settings.stale_after)),
             "tags": tag_list(document.get("tags")), "duration": duration(document, now),
             "error": error_text(document.get("error")),
             "series": settings.tracker.get_metric_names(document["_id"])}
