@@ -9,21 +9,14 @@
 See docs/CACHE.md.
 """
 
-from epochlog.cache.backend import Backend, default_cache_uri, open_backend
-from epochlog.cache.codec import Value
-from epochlog.cache.disk import DiskBackend
-from epochlog.cache.feature_cache import FeatureCache
-from epochlog.cache.keys import RecordingId, cache_key
-from epochlog.cache.redis_backend import RedisBackend
+from __future__ import annotations
 
-__all__ = [
-    "Backend",
-    "DiskBackend",
-    "FeatureCache",
-    "RecordingId",
-    "RedisBackend",
-    "Value",
-    "cache_key",
-    "default_cache_uri",
-    "open_backend",
-]
+from .backend import Backend, default_cache_uri, open_backend
+from .codec import Value
+from .disk import DiskBackend
+from .feature_cache import FeatureCache
+from .keys import RecordingId, cache_key
+from .redis_backend import RedisBackend
+
+__all__ = ["Backend", "DiskBackend", "FeatureCache", "RecordingId", "RedisBackend", "Value", "cache_key",
+           "default_cache_uri", "open_backend"]

@@ -1,7 +1,7 @@
 """The storage contract of the feature cache, and choosing a backend from a URI.
 
-A backend stores opaque blobs (see `codec`) in slots (see `keys.Slot`). It raises CacheError when
-its storage cannot be reached or written; `FeatureCache` turns that into a miss.
+A backend stores opaque blobs (see `codec`) in slots (see `keys.Slot`). It raises CacheError when its storage
+cannot be reached or written; `FeatureCache` turns that into a miss.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from epochlog.cache.codec import Buffer
-from epochlog.cache.keys import Slot
-from epochlog.errors import CacheError
-from epochlog.redaction import redact
+from ..errors import CacheError
+from ..redaction import redact
+from .codec import Buffer
+from .keys import Slot
 
 
 class Backend(Protocol):
@@ -31,8 +31,8 @@ class Backend(Protocol):
         ...
 
     def put(self, slot: Slot, parts: Sequence[bytes | memoryview], ttl: float | None) -> bool:
-        """Store the concatenation of `parts` in `slot`, replacing it atomically; False if the
-        value is not kept (e.g. larger than the whole cache)."""
+        """Store the concatenation of `parts` in `slot`, replacing it atomically; False if the value is not
+        kept (e.g. larger than the whole cache)."""
         ...
 
     def delete(self, slot: Slot) -> bool:
@@ -49,19 +49,17 @@ class Backend(Protocol):
 
 
 def default_cache_uri() -> str:
-    """``file://`` URI of the per-user cache dir: ``$XDG_CACHE_HOME/epochlog/features``."""
+    """`file://` URI of the per-user cache dir: `$XDG_CACHE_HOME/epochlog/features`."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return (Path(base).absolute() / "epochlog" / "features").as_uri()
 
 
 def open_backend(uri: str | os.PathLike[str] | None = None) -> Backend:
-    """The backend for `uri`: ``file:///dir`` (or a path), ``redis[s]://host:port/db``, ``unix://``.
-
-    None means `default_cache_uri()`. Tuning options (size limit, chunk size, TTL) are arguments
-    of `DiskBackend` and `RedisBackend`; build one of those to change them.
-    """
-    from epochlog.cache.disk import DiskBackend
-    from epochlog.cache.redis_backend import RedisBackend
+    """The backend for `uri`: `file:///dir` (or a path), `redis[s]://host:port/db`, `unix://`; None means
+    `default_cache_uri()`. Tuning options (size limit, chunk size, TTL) are arguments of `DiskBackend` and
+    `RedisBackend`: build one of those to change them."""
+    from .disk import DiskBackend
+    from .redis_backend import RedisBackend
 
     if isinstance(uri, os.PathLike):
         return DiskBackend(uri)

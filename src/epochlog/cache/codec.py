@@ -1,13 +1,13 @@
 """Cache values to bytes and back, with no pickle: what is read back can never run code.
 
-A blob is ``MAGIC | crc32 | header length | JSON header | padding | payload``. The CRC-32 covers
-everything after it, so a truncated or bit-flipped blob is detected (accidental damage, not
-tampering: whoever can write the cache can write any valid value). The payload starts on a
-64-byte boundary so arrays can be viewed in place, e.g. over an mmap of a cache file.
+A blob is `MAGIC | crc32 | header length | JSON header | padding | payload`. The CRC-32 covers everything
+after it, so a truncated or bit-flipped blob is detected (accidental damage, not tampering: whoever can write
+the cache can write any valid value). The payload starts on a 64-byte boundary so arrays can be viewed in
+place, e.g. over an mmap of a cache file.
 
 Values:
-- numpy arrays of any non-object dtype (bool, ints, floats incl. float16, complex, datetime64,
-  timedelta64, 'U'/'S' strings, structured) and any shape; read back C-ordered and read-only;
+- numpy arrays of any non-object dtype (bool, ints, floats incl. float16, complex, datetime64, timedelta64,
+  'U'/'S' strings, structured) and any shape; read back C-ordered and read-only;
 - bytes (bytearray and memoryview are stored as bytes);
 - metadata dicts of JSON values (str keys, lists not tuples), which round-trip exactly.
 """
@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
-from epochlog.errors import CacheError
+from ..errors import CacheError
 
 Value = NDArray[Any] | bytes | dict[str, Any]
 #: What backends hand back: bytes, or an mmap that decoded arrays keep alive.
@@ -44,9 +44,7 @@ class Decoded(NamedTuple):
     expires_at: float | None
 
 
-def encode(
-    value: Value | bytearray | memoryview, expires_at: float | None = None
-) -> list[bytes | memoryview]:
+def encode(value: Value | bytearray | memoryview, expires_at: float | None = None) -> list[bytes | memoryview]:
     """The blob for `value` as a list of parts to write one after the other (no payload copy)."""
     header: dict[str, Any]
     if isinstance(value, np.ndarray):
@@ -60,10 +58,8 @@ def encode(
         header = {"kind": "json"}
         payload = memoryview(json.dumps(value, ensure_ascii=False, allow_nan=True).encode())
     else:
-        raise CacheError(
-            f"cannot cache a {type(value).__name__}: store a numpy array, bytes or a dict of "
-            "JSON values (wrap numpy scalars with np.asarray)"
-        )
+        raise CacheError(f"cannot cache a {type(value).__name__}: store a numpy array, bytes or a dict of "
+                         "JSON values (wrap numpy scalars with np.asarray)")
     header["expires_at"] = expires_at
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(_PREFIX.size + len(text)) % _ALIGN)
@@ -73,10 +69,8 @@ def encode(
 
 
 def decode(blob: Buffer) -> Decoded:
-    """The value in `blob`; CacheError if it is not a well-formed, intact blob.
-
-    Arrays are views into `blob` (zero-copy) and therefore read-only.
-    """
+    """The value in `blob`; CacheError if it is not a well-formed, intact blob. Arrays are views into `blob`
+    (zero-copy) and therefore read-only."""
     view = memoryview(blob).cast("B")
     if view.nbytes < _PREFIX.size:
         raise CacheError(f"truncated cache value ({view.nbytes} bytes)")
@@ -89,7 +83,7 @@ def decode(blob: Buffer) -> Decoded:
     if zlib.crc32(view[_CRC_END:]) != crc:
         raise CacheError("cache value fails its checksum")
     try:
-        header = json.loads(bytes(view[_PREFIX.size : offset]))
+        header = json.loads(bytes(view[_PREFIX.size:offset]))
         kind, expires_at = header["kind"], header["expires_at"]
         if expires_at is not None and not isinstance(expires_at, (int, float)):
             raise TypeError(f"expires_at {expires_at!r}")
@@ -103,19 +97,15 @@ def decode(blob: Buffer) -> Decoded:
                 raise TypeError(f"metadata is a {type(value).__name__}")
         else:
             raise CacheError(f"unknown cache value kind {kind!r}")
-    except (ValueError, KeyError, TypeError) as exc:  # a blob with a valid CRC but made up
-        raise CacheError(f"malformed cache value: {exc!r}") from exc
+    except (ValueError, KeyError, TypeError) as error:  # a blob with a valid CRC but made up
+        raise CacheError(f"malformed cache value: {error!r}") from error
     return Decoded(value, expires_at)
 
 
 def _array_parts(array: NDArray[Any]) -> tuple[dict[str, Any], memoryview]:
     if array.dtype.hasobject:
         raise CacheError(f"cannot cache arrays of dtype {array.dtype}: object arrays need pickle")
-    header = {
-        "kind": "ndarray",
-        "dtype": npy_format.dtype_to_descr(array.dtype),
-        "shape": list(array.shape),
-    }
+    header = {"kind": "ndarray", "dtype": npy_format.dtype_to_descr(array.dtype), "shape": list(array.shape)}
     # Viewing as bytes works for every dtype; the buffer protocol refuses datetime64.
     flat = np.ascontiguousarray(array).reshape(-1)
     if not flat.dtype.itemsize:  # e.g. 'V0': no bytes to view

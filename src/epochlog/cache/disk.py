@@ -1,14 +1,14 @@
-"""The disk backend: one file per entry in ``<root>/<namespace>/``, bounded by LRU eviction.
+"""The disk backend: one file per entry in `<root>/<namespace>/`, bounded by LRU eviction.
 
-Safe across processes without locks: a value is written to a temporary file and renamed over
-the entry, so a reader opens either the old or the new file, never a partial one, and a writer
-that dies mid-write leaves only a temporary file (removed by a later sweep when stale). Readers
-map large files into memory, and an mmap stays valid if the entry is replaced or evicted.
+Safe across processes without locks: a value is written to a temporary file and renamed over the entry, so a
+reader opens either the old or the new file, never a partial one, and a writer that dies mid-write leaves only
+a temporary file (removed by a later sweep when stale). Readers map large files into memory, and an mmap stays
+valid if the entry is replaced or evicted.
 
-A file's mtime is its last use. Each process sums the directory after every
-``max_bytes / 10`` it writes (and whenever its estimate passes the limit) and, if the total is
-above ``max_bytes``, deletes the least recently used entries down to 90%. Other processes' writes
-are only seen at those sweeps, so N writers may overshoot by about N x 10% between them.
+A file's mtime is its last use. Each process sums the directory after every `max_bytes / 10` it writes (and
+whenever its estimate passes the limit) and, if the total is above `max_bytes`, deletes the least recently
+used entries down to 90%. Other processes' writes are only seen at those sweeps, so N writers may overshoot by
+about N x 10% between them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
-from epochlog.cache.codec import Buffer
-from epochlog.cache.keys import Slot, check_namespace
-from epochlog.errors import CacheError
+from ..errors import CacheError
+from .codec import Buffer
+from .keys import Slot, check_namespace
 
 DEFAULT_MAX_BYTES = 10 * 2**30
 _SUFFIX = ".elc"
@@ -46,8 +46,8 @@ class DiskBackend:
         self.max_bytes = max_bytes
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CacheError(f"cannot create cache dir {self.root}: {exc}") from exc
+        except OSError as error:
+            raise CacheError(f"cannot create cache dir {self.root}: {error}") from error
         self._estimate: int | None = None  # bytes on disk at the last sweep; None: no sweep yet
         self._since_sweep = 0
 
@@ -70,8 +70,8 @@ class DiskBackend:
                 return file.read()
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise CacheError(f"cannot read {self.path(slot)}: {exc}") from exc
+        except OSError as error:
+            raise CacheError(f"cannot read {self.path(slot)}: {error}") from error
 
     def put(self, slot: Slot, parts: Sequence[bytes | memoryview], ttl: float | None) -> bool:
         # `ttl` needs nothing here: FeatureCache keeps the expiry in the blob's header.
@@ -89,16 +89,13 @@ class DiskBackend:
             now = time.time_ns()
             os.utime(tmp, ns=(now, now))
             os.replace(tmp, path)
-        except OSError as exc:
+        except OSError as error:
             with suppress(OSError):
                 tmp.unlink()
-            raise CacheError(f"cannot write {path}: {exc}") from exc
+            raise CacheError(f"cannot write {path}: {error}") from error
         self._since_sweep += size
-        if (
-            self._estimate is None
-            or self._estimate + self._since_sweep > self.max_bytes
-            or self._since_sweep > self.max_bytes // 10
-        ):
+        if (self._estimate is None or self._estimate + self._since_sweep > self.max_bytes
+                or self._since_sweep > self.max_bytes // 10):
             self._sweep()
         return True
 
@@ -107,8 +104,8 @@ class DiskBackend:
             self.path(slot).unlink()
         except FileNotFoundError:
             return False
-        except OSError as exc:
-            raise CacheError(f"cannot delete {self.path(slot)}: {exc}") from exc
+        except OSError as error:
+            raise CacheError(f"cannot delete {self.path(slot)}: {error}") from error
         return True
 
     def clear(self, namespace: str | None) -> int:
@@ -121,8 +118,8 @@ class DiskBackend:
                         with suppress(FileNotFoundError):
                             os.unlink(entry.path)
                             removed += 1
-        except OSError as exc:
-            raise CacheError(f"cannot clear cache dir {self.root}: {exc}") from exc
+        except OSError as error:
+            raise CacheError(f"cannot clear cache dir {self.root}: {error}") from error
         self._estimate = None
         return removed
 
@@ -133,11 +130,8 @@ class DiskBackend:
         if namespace is not None:
             directory = self.root / check_namespace(namespace)
             return [directory] if directory.is_dir() else []
-        return [
-            Path(entry.path)
-            for entry in os.scandir(self.root)
-            if entry.is_dir() and not entry.name.startswith(".")
-        ]
+        return [Path(entry.path) for entry in os.scandir(self.root)
+                if entry.is_dir() and not entry.name.startswith(".")]
 
     def _sweep(self) -> None:
         """Sum the entries, delete the least recently used above the limit, and stale temp files."""
@@ -164,6 +158,6 @@ class DiskBackend:
                     with suppress(FileNotFoundError):  # another process evicted it first
                         os.unlink(path)
                     total -= size
-        except OSError as exc:
-            raise CacheError(f"cannot sweep cache dir {self.root}: {exc}") from exc
+        except OSError as error:
+            raise CacheError(f"cannot sweep cache dir {self.root}: {error}") from error
         self._estimate, self._since_sweep = total, 0

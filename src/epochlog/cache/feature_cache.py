@@ -1,11 +1,10 @@
 """FeatureCache: get, put, get_or_compute and memoize over a disk or Redis backend.
 
-An unreachable or failing store never fails the caller's loop: a lookup that cannot reach it is
-a miss and a write that cannot be made is dropped. The first failure logs one warning on the
-``epochlog.cache`` logger; then the backend is left alone for `retry_after` seconds before the
-next try, and the first success logs (at INFO) that it is back. A corrupt entry is logged,
-deleted and counted as a miss. A value the cache cannot represent (an object array, non-JSON
-metadata) raises CacheError: that is a bug to fix, not an outage.
+An unreachable or failing store never fails the caller's loop: a lookup that cannot reach it is a miss and a
+write that cannot be made is dropped. The first failure logs one warning on the `epochlog.cache` logger; then
+the backend is left alone for `retry_after` seconds before the next try, and the first success logs (at INFO)
+that it is back. A corrupt entry is logged, deleted and counted as a miss. A value the cache cannot represent
+(an object array, non-JSON metadata) raises CacheError: that is a bug to fix, not an outage.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from epochlog.cache.backend import Backend, open_backend
-from epochlog.cache.codec import Value, decode, encode
-from epochlog.cache.keys import Slot, cache_key, locate
-from epochlog.cache.stats import CacheStats
-from epochlog.errors import CacheError
+from ..errors import CacheError
+from .backend import Backend, open_backend
+from .codec import Value, decode, encode
+from .keys import Slot, cache_key, locate
+from .stats import CacheStats
 
 log = logging.getLogger("epochlog.cache")
 
@@ -34,18 +33,14 @@ R = TypeVar("R")
 class FeatureCache:
     """A cache of preprocessed data, keyed by what produced it (see `cache_key`).
 
-    `uri` is ``file:///dir``, a path, ``redis://host:port/db``, a backend instance, or None for
-    the per-user dir (`default_cache_uri()`). Arrays come back read-only (from disk they are
-    views of a memory map); copy one to modify it. A FeatureCache pickles, e.g. into DataLoader
-    workers: each copy gets its own connection and fresh stats.
+    `uri` is `file:///dir`, a path, `redis://host:port/db`, a backend instance, or None for the per-user dir
+    (`default_cache_uri()`). Arrays come back read-only (from disk they are views of a memory map); copy one
+    to modify it. A FeatureCache pickles, e.g. into DataLoader workers: each copy gets its own connection and
+    fresh stats.
     """
 
-    def __init__(
-        self, uri: str | os.PathLike[str] | Backend | None = None, *, retry_after: float = 30.0
-    ) -> None:
-        self.backend: Backend = (
-            open_backend(uri) if uri is None or isinstance(uri, (str, os.PathLike)) else uri
-        )
+    def __init__(self, uri: str | os.PathLike[str] | Backend | None = None, *, retry_after: float = 30.0) -> None:
+        self.backend: Backend = open_backend(uri) if uri is None or isinstance(uri, (str, os.PathLike)) else uri
         self.retry_after = retry_after
         self._stats = CacheStats()
         self._down = False  # warned about an outage that has not ended yet
@@ -80,8 +75,8 @@ class FeatureCache:
             return None
         try:
             value, expires_at = decode(blob)
-        except CacheError as exc:
-            log.warning("deleting corrupt cache entry %r in %s: %s", key, self.uri, exc)
+        except CacheError as error:
+            log.warning("deleting corrupt cache entry %r in %s: %s", key, self.uri, error)
             self._stats.found_corrupt()
             self._drop(slot)
             return None
@@ -112,14 +107,13 @@ class FeatureCache:
         self.put(key, value, ttl)
         return value
 
-    def memoize(
-        self, namespace: str, *, version: str | int = 0, ttl: float | None = None
-    ) -> Callable[[Callable[P, V]], Callable[P, V]]:
+    def memoize(self, namespace: str, *, version: str | int = 0,
+                ttl: float | None = None) -> Callable[[Callable[P, V]], Callable[P, V]]:
         """Decorate a preprocessing function so its results are cached under `namespace`.
 
-        The key covers the function's qualified name, `version` (bump it when the code changes
-        its output) and its arguments, bound to the signature with defaults filled in; so the
-        arguments must be JSON-like descriptions of the data (ids, parameters), not the data.
+        The key covers the function's qualified name, `version` (bump it when the code changes its output) and
+        its arguments, bound to the signature with defaults filled in; so the arguments must be JSON-like
+        descriptions of the data (ids, parameters), not the data.
         """
 
         def decorate(function: Callable[P, V]) -> Callable[P, V]:
@@ -149,9 +143,8 @@ class FeatureCache:
     def stats(self) -> dict[str, int | float]:
         """This process's counters as plain JSON-safe numbers, for `tracker.log_cache_stats`.
 
-        hits, misses, hit_rate (hits / lookups, 0.0 before any), bytes_read and bytes_written
-        (blob sizes), errors (failed store operations), corrupt (entries found damaged; each
-        also counts as a miss).
+        hits, misses, hit_rate (hits / lookups, 0.0 before any), bytes_read and bytes_written (blob sizes),
+        errors (failed store operations), corrupt (entries found damaged; each also counts as a miss).
         """
         return self._stats.as_dict()
 
@@ -170,17 +163,13 @@ class FeatureCache:
             return None
         try:
             result = op(*args)
-        except CacheError as exc:
+        except CacheError as error:
             self._stats.error()
             self._skip_until = time.monotonic() + self.retry_after
             if not self._down:
                 self._down = True
-                log.warning(
-                    "feature cache %s unavailable, computing instead (next try in %gs): %s",
-                    self.uri,
-                    self.retry_after,
-                    exc,
-                )
+                log.warning("feature cache %s unavailable, computing instead (next try in %gs): %s", self.uri,
+                            self.retry_after, error)
             return None
         if self._down:
             self._down = False

@@ -1,8 +1,8 @@
 """Cache keys built from what produced the data, so equal inputs meet across processes.
 
-A key is ``"<namespace>/<digest>"``. The digest hashes a canonical JSON form of the recording id
-and the preprocessing parameters: mapping order does not matter, ``4`` and ``4.0`` are the same
-number, and tuples equal lists, so an identical config always hits and any changed value misses.
+A key is `"<namespace>/<digest>"`. The digest hashes a canonical JSON form of the recording id and the
+preprocessing parameters: mapping order does not matter, `4` and `4.0` are the same number, and tuples equal
+lists, so an identical config always hits and any changed value misses.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from epochlog.errors import CacheError
+from ..errors import CacheError
 
 DEFAULT_NAMESPACE = "default"
 _NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -38,7 +38,7 @@ class Slot(NamedTuple):
 
 
 def check_namespace(namespace: str) -> str:
-    """Return `namespace` if it is 1-64 of ``[A-Za-z0-9_.-]`` starting with a letter or digit."""
+    """Return `namespace` if it is 1-64 of `[A-Za-z0-9_.-]` starting with a letter or digit."""
     if not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
         raise CacheError(f"invalid cache namespace {namespace!r}: use 1-64 of [A-Za-z0-9_.-]")
     return namespace
@@ -47,21 +47,17 @@ def check_namespace(namespace: str) -> str:
 def cache_key(namespace: str, recording: Any = None, params: Mapping[str, Any] | None = None) -> str:
     """A stable key for the value computed from `recording` with preprocessing `params`.
 
-    `recording` is a `RecordingId`, a (subject, release, task) tuple, a mapping or a string;
-    `params` holds JSON-like values (numpy scalars allowed). Raises CacheError for anything else.
+    `recording` is a `RecordingId`, a (subject, release, task) tuple, a mapping or a string; `params` holds
+    JSON-like values (numpy scalars allowed). Raises CacheError for anything else.
     """
     check_namespace(namespace)
-    canonical = json.dumps(
-        [canonical_value(recording, "recording"), canonical_value(params or {}, "params")],
-        sort_keys=True,
-        separators=(",", ":"),
-        allow_nan=True,
-    )
+    canonical = json.dumps([canonical_value(recording, "recording"), canonical_value(params or {}, "params")],
+                           sort_keys=True, separators=(",", ":"), allow_nan=True)
     return f"{namespace}/{hashlib.blake2b(canonical.encode(), digest_size=20).hexdigest()}"
 
 
 def locate(key: str) -> Slot:
-    """The slot of `key`: the text before the first ``/`` is its namespace (else ``default``)."""
+    """The slot of `key`: the text before the first `/` is its namespace (else `default`)."""
     if not isinstance(key, str) or not key:
         raise CacheError(f"a cache key is a non-empty string, not {key!r}")
     namespace, sep, _ = key.partition("/")
@@ -91,7 +87,5 @@ def canonical_value(value: Any, path: str) -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [canonical_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    raise CacheError(
-        f"{path}: cannot use {type(value).__name__} in a cache key; "
-        "describe the data (ids, parameters) rather than passing it"
-    )
+    raise CacheError(f"{path}: cannot use {type(value).__name__} in a cache key; "
+                     "describe the data (ids, parameters) rather than passing it")

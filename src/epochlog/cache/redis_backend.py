@@ -1,14 +1,14 @@
 """The Redis backend: entries as strings with TTLs; values above `chunk_bytes` in chunks.
 
-A small value is one key. A large one is a manifest key naming a fresh random token and the
-chunk keys ``<key>:<token>:<i>``: the chunks are written first, then the manifest is swapped in
-with ``SET ... GET``, then the replaced value's chunks are deleted. A reader holding the old
-manifest finds a chunk gone and sees a miss, never a mix of two values. Chunks outlive their
-manifest's TTL by a minute so a live manifest never points at expired chunks.
+A small value is one key. A large one is a manifest key naming a fresh random token and the chunk keys
+`<key>:<token>:<i>`: the chunks are written first, then the manifest is swapped in with `SET ... GET`, then
+the replaced value's chunks are deleted. A reader holding the old manifest finds a chunk gone and sees a miss,
+never a mix of two values. Chunks outlive their manifest's TTL by a minute so a live manifest never points at
+expired chunks.
 
-Needs Redis >= 6.2 and the ``redis`` package (``pip install 'epochlog[redis]'``), imported only
-when a RedisBackend is made. Timeouts are short and there is no retry loop: a training step
-must not wait on a dead server (`FeatureCache` computes instead).
+Needs Redis >= 6.2 and the `redis` package (`pip install 'epochlog[redis]'`), imported only when a
+RedisBackend is made. Timeouts are short and there is no retry loop: a training step must not wait on a dead
+server (`FeatureCache` computes instead).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from epochlog.cache.codec import Buffer
-from epochlog.cache.keys import Slot, check_namespace
-from epochlog.errors import CacheError
-from epochlog.redaction import redact
+
+from ..errors import CacheError
+from ..redaction import redact
+from .codec import Buffer
+from .keys import Slot, check_namespace
 
 PREFIX = "epochlog:cache:"
 DEFAULT_CHUNK_BYTES = 4 * 2**20  # big strings block Redis' single thread while they move
@@ -35,15 +36,8 @@ _BATCH = 16  # chunks per round trip
 class RedisBackend:
     """Entries in the Redis database at `url`, expiring after `default_ttl` seconds (None: never)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-        default_ttl: float | None = DEFAULT_TTL,
-        connect_timeout: float = 2.0,
-        timeout: float = 10.0,
-    ) -> None:
+    def __init__(self, url: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, default_ttl: float | None = DEFAULT_TTL,
+                 connect_timeout: float = 2.0, timeout: float = 10.0) -> None:
         if chunk_bytes <= 0:
             raise CacheError(f"chunk_bytes must be positive, not {chunk_bytes}")
         self._url = url
@@ -52,12 +46,10 @@ class RedisBackend:
         self._timeouts = (connect_timeout, timeout)
         try:  # no I/O yet: the client connects on its first command
             self._client: Any = _make_client(url, self._timeouts)
-        except ImportError as exc:
-            raise CacheError(
-                "the Redis cache needs the redis package: pip install 'epochlog[redis]'"
-            ) from exc
-        except ValueError as exc:
-            raise CacheError(f"invalid Redis URL: {exc}") from exc  # the URL may hold a password
+        except ImportError as error:
+            raise CacheError("the Redis cache needs the redis package: pip install 'epochlog[redis]'") from error
+        except ValueError as error:
+            raise CacheError(f"invalid Redis URL: {error}") from error  # the URL may hold a password
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_client": None}  # sockets do not cross processes
@@ -103,7 +95,7 @@ class RedisBackend:
                 for batch in _batches(list(enumerate(_chunk_keys(key, token, count)))):
                     pipe = self.client.pipeline(transaction=False)
                     for i, chunk_key in batch:
-                        pipe.set(chunk_key, data[i * size : (i + 1) * size], px=chunk_px)
+                        pipe.set(chunk_key, data[i * size:(i + 1) * size], px=chunk_px)
                     pipe.execute()
                 manifest = _MANIFEST + json.dumps({"token": token, "chunks": count}).encode()
                 old = self.client.set(key, manifest, px=px, get=True)
@@ -144,8 +136,8 @@ class RedisBackend:
 
         try:
             yield
-        except redis.RedisError as exc:
-            raise CacheError(f"Redis at {self.uri}: {exc}") from exc
+        except redis.RedisError as error:
+            raise CacheError(f"Redis at {self.uri}: {error}") from error
 
 
 def _make_client(url: str, timeouts: tuple[float, float]) -> Any:
@@ -153,12 +145,8 @@ def _make_client(url: str, timeouts: tuple[float, float]) -> Any:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeouts[0],
-        socket_timeout=timeouts[1],
-        retry=Retry(NoBackoff(), 1),  # one immediate retry heals a dropped connection
-    )
+    return redis.Redis.from_url(url, socket_connect_timeout=timeouts[0], socket_timeout=timeouts[1],
+                                retry=Retry(NoBackoff(), 1))  # one immediate retry heals a dropped connection
 
 
 def _key(slot: Slot) -> str:
@@ -174,7 +162,7 @@ def _manifest(blob: bytes | None) -> tuple[str, int] | None:
     if blob is None or not blob.startswith(_MANIFEST):
         return None
     try:
-        fields = json.loads(blob[len(_MANIFEST) :])
+        fields = json.loads(blob[len(_MANIFEST):])
         token, count = fields["token"], fields["chunks"]
     except (ValueError, KeyError, TypeError):
         return None
@@ -185,4 +173,4 @@ def _manifest(blob: bytes | None) -> tuple[str, int] | None:
 
 def _batches(items: list[Any], size: int = _BATCH) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start : start + size]
+        yield items[start:start + size]

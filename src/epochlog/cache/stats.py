@@ -38,12 +38,6 @@ class CacheStats:
         """hits, misses, hit_rate (0.0 before any lookup), bytes_read, bytes_written, errors, corrupt."""
         with self._lock:
             lookups = self.hits + self.misses
-            return {
-                "hits": self.hits,
-                "misses": self.misses,
-                "hit_rate": self.hits / lookups if lookups else 0.0,
-                "bytes_read": self.bytes_read,
-                "bytes_written": self.bytes_written,
-                "errors": self.errors,
-                "corrupt": self.corrupt,
-            }
+            return {"hits": self.hits, "misses": self.misses, "hit_rate": self.hits / lookups if lookups else 0.0,
+                    "bytes_read": self.bytes_read, "bytes_written": self.bytes_written, "errors": self.errors,
+                    "corrupt": self.corrupt}
