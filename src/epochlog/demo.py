@@ -15,11 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bson import ObjectId
 
-from .documents import normalize_document, utcnow
-from .schema import EPOCHS
-from .store.base import Upsert, Write
+from .documents import utcnow
 from .tracker import Tracker
 
 #: family -> (parameters, how good it gets: lower is better, how fast it learns)
@@ -121,13 +118,10 @@ def _experiment(tracker: Tracker, rng: np.random.RandomState, index: int, role: 
         tracker.update_experiment_status(eid, "running", start_time=start)
     ends = [start + dt.timedelta(seconds=float(seconds)) for seconds in np.cumsum(durations)]
 
-    writes: list[Write] = []
-    for epoch in range(logged):
-        metrics = {name: float(values[epoch]) for name, values in curves.items()}
-        writes.append(Upsert(EPOCHS, normalize_document({
-            "_id": ObjectId(), "experiment_id": ObjectId(eid), "epoch": epoch, "metrics": metrics,
-            "timing": {"duration_seconds": round(float(durations[epoch]), 2)}, "timestamp": ends[epoch]})))
-    tracker.store.write(writes)
+    tracker.log_epochs(eid, [  # backdated, in one write
+        {"epoch": epoch, "metrics": {name: float(values[epoch]) for name, values in curves.items()},
+         "timing": {"duration_seconds": round(float(durations[epoch]), 2)}, "timestamp": ends[epoch]}
+        for epoch in range(logged)])
 
     if rng.rand() < 0.5 or role == "running":
         tracker.log_metric_series(eid, "batch_loss", *_batch_loss(rng, curves["train_loss"][:logged]))

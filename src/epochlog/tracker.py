@@ -161,6 +161,38 @@ class Tracker:
         changes = self._progress_of(eid).after_epoch(document["epoch"], document["metrics"], now)
         self._write([Upsert(EPOCHS, document), *self._heartbeat(eid, changes, now=now)])
 
+    def log_epochs(self, experiment_id: IdLike, epochs: Iterable[Mapping[str, Any]]) -> int:
+        """Record many epochs in one write: each `{"epoch": n, "metrics": {...}}`, with optional `timing`,
+        `timestamp` (when it happened, for an import or a backfill; now if not given) and other epoch fields.
+        An epoch logged again is replaced, and the experiment's best and last epoch follow as with `log_epoch`;
+        an invalid row is refused, naming its position, before anything is written. Returns how many."""
+        eid = self._experiment(experiment_id)
+        progress, now = self._progress_of(eid), time.monotonic()
+        writes: list[Write] = []
+        for position, row in enumerate(epochs):
+            if not isinstance(row, Mapping) or "epoch" not in row:
+                raise InvalidArgument(f"epochs[{position}] must be a mapping with an epoch, got {row!r}")
+            extra = set(row) & {"_id", "experiment_id"}
+            if extra:
+                raise InvalidArgument(f"epochs[{position}]: {sorted(extra)[0]!r} is set by log_epochs itself")
+            _check_epoch(row["epoch"])
+            if not isinstance(row.get("metrics") or {}, Mapping):
+                raise InvalidArgument(f"epochs[{position}]: metrics must be a mapping, got {row['metrics']!r}")
+            document = normalize_document({**row, "metrics": row.get("metrics") or {},
+                                           "timestamp": row.get("timestamp") or utcnow(), "_id": new_object_id(),
+                                           "experiment_id": eid, "epoch": int(row["epoch"])})
+            if not isinstance(document["timestamp"], dt.datetime):
+                raise InvalidArgument(f"epochs[{position}]: timestamp must be a datetime, got {row['timestamp']!r}")
+            writes.append(Upsert(EPOCHS, document))
+        for write in writes:
+            assert isinstance(write, Upsert)
+            progress.after_epoch(write.document["epoch"], write.document["metrics"], now)
+        if writes:
+            self._series.flush(eid)
+            changes = progress.take_pending(now) if progress.pending else {}
+            self._write([*writes, *self._heartbeat(eid, changes, now=now)])
+        return len(writes)
+
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
                              store_file: bool = False, **fields: Any) -> str:
