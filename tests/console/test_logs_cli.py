@@ -52,10 +52,10 @@ CHILD = textwrap.dedent("""
 
 
 def test_follow_prints_new_lines_until_the_run_ends(cli: Cli, uri: str) -> None:
-    child = subprocess.Popen([sys.executable, "-c", CHILD, uri], stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": SRC})
-    assert child.stdout is not None
-    run_id = child.stdout.readline().strip()
-    result = cli.ok("logs", run_id, "--follow")  # returns once the run is no longer running
-    child.wait(timeout=30)
+    with subprocess.Popen([sys.executable, "-c", CHILD, uri], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": SRC}) as child:
+        assert child.stdout is not None
+        run_id = child.stdout.readline().strip()
+        result = cli.ok("logs", run_id, "--follow")  # returns once the run is no longer running
+        child.wait(timeout=30)
     assert result.stdout == run_id + "\n" + "".join(f"second {second}\n" for second in range(4))

@@ -31,12 +31,12 @@ CHILD = textwrap.dedent("""
 
 def _killed_run(uri: str, losses: list[float], pause: float) -> str:
     code = CHILD.replace("LOSSES", repr(losses)).replace("PAUSE", repr(pause))
-    child = subprocess.Popen([sys.executable, "-c", code, uri], stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": SRC})
-    assert child.stdout is not None
-    exp_id = child.stdout.readline().strip()
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
+    with subprocess.Popen([sys.executable, "-c", code, uri], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": SRC}) as child:
+        assert child.stdout is not None
+        exp_id = child.stdout.readline().strip()
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
     assert exp_id, "the child logged nothing"
     return exp_id
 

@@ -98,8 +98,8 @@ def test_eight_processes_on_one_file_with_one_killed_mid_write(tmp_path: Path) -
         process.start()
     time.sleep(1.0)
     victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=10)
-    committed = [first] + [int(line) for line in victim.stdout.read().split()]
+    rest, _ = victim.communicate(timeout=10)
+    committed = [first] + [int(line) for line in rest.split()]
     for process in writers:
         process.join(timeout=300)
     assert errors.empty(), errors.get()

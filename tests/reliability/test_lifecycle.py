@@ -49,7 +49,7 @@ def test_a_killed_writer_is_detected_as_stale_and_marked_failed(tmp_path: Path) 
     exp_id = _wait_for_epochs(tracker, 5)
     assert tracker.get_stale_runs(older_than=1.0) == []
     child.send_signal(signal.SIGKILL)
-    child.wait(timeout=10)
+    child.communicate(timeout=10)  # closes the pipes
     time.sleep(1.5)
 
     stale = tracker.get_stale_runs(older_than=1.0)
@@ -78,7 +78,8 @@ def test_sigterm_stops_the_run_and_calls_the_handler_installed_before(tmp_path: 
     tracker = Tracker(f"sqlite:///{path}")
     exp_id = _wait_for_epochs(tracker, 3)
     child.send_signal(signal.SIGTERM)
-    assert child.wait(timeout=30) == 128 + signal.SIGTERM
+    child.communicate(timeout=30)
+    assert child.returncode == 128 + signal.SIGTERM
     run = tracker.get_experiment(exp_id)
     assert run["status"] == "stopped" and run["error"]["type"] == "Terminated"
     assert marker.exists()
