@@ -61,9 +61,7 @@ class CheckpointCopies:
 
     def close(self, timeout: float = UPLOAD_WAIT) -> bool:
         done = self.uploader.close(timeout)
-        close = getattr(self.artifacts, "close", None)
-        if close is not None:
-            close()
+        self.artifacts.close()
         return done
 
 

@@ -90,6 +90,9 @@ class ArtifactStore(ABC):
             return "missing"
         return "ok" if digest == sha256 else "damaged"
 
+    def close(self) -> None:
+        """Release what the store holds open (GridFS: its client)."""
+
 
 class DirectoryArtifacts(ArtifactStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:

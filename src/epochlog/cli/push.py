@@ -51,11 +51,14 @@ def _carry(source: str, destination: str, artifacts: str | None, dry_run: bool) 
     with ExitStack() as stack:
         source_store = stack.enter_context(open_store(source, journal=False))
         source_artifacts = open_artifacts(artifacts or True, source_store)
-        if source_artifacts is None or not any(True for _ in source_artifacts.sizes()):
+        assert source_artifacts is not None
+        stack.callback(source_artifacts.close)
+        if not any(True for _ in source_artifacts.sizes()):
             return None
         dest_store = stack.enter_context(open_store(destination, journal=False))
         dest_artifacts = open_artifacts(True, dest_store)
         assert dest_artifacts is not None
+        stack.callback(dest_artifacts.close)
         return carry(source_store, source_artifacts, dest_store, dest_artifacts, dry_run=dry_run)
 
 
