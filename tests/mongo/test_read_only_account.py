@@ -76,7 +76,8 @@ def study(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with read_only_proxy(mongo_uri) as proxy:
         yield Study(database, proxy, ids, {i: d["experiment_name"] for i, d in documents.items()},
                     {i: d["status"] for i, d in documents.items()}, epochs, folder / "journals")
-    MongoStore(mongo_uri, database=database).drop_database()
+    with MongoStore(mongo_uri, database=database) as store:
+        store.drop_database()
 
 
 def test_every_read_command_works(study: Study) -> None:
