@@ -108,7 +108,7 @@ def _run_all(git: str, commands: dict[str, list[str]], directory: str,
         return answers
     finally:
         for process in running.values():
-            if process.poll() is None:
+            if process.returncode is None:  # timed out (or never waited for): its pipes are still open
                 process.kill()
                 process.communicate()
 
