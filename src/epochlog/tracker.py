@@ -63,7 +63,12 @@ class Tracker:
                  system_interval: float = 10.0, console_limit: int = CONSOLE_LIMIT,
                  artifacts: ArtifactSpec = None) -> None:
         self.store = store if store is not None else open_store(uri, database=database, journal=journal)
-        found = open_artifacts(artifacts, self.store)
+        try:
+            found = open_artifacts(artifacts, self.store)
+        except BaseException:
+            if store is None:  # the store it opened is not left open
+                self.store.close()
+            raise
         #: the artifact store checkpoint files are copied into (`save_checkpoint_info(store_file=True)`), or None
         self.copies = CheckpointCopies(found, self.store, self._write) if found is not None else None
         self.heartbeat_interval = heartbeat_interval

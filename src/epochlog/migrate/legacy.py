@@ -100,7 +100,11 @@ def open_legacy(path: str | os.PathLike[str]) -> sqlite3.Connection:
         raise MigrationError(f"{location}: not a file")
     try:
         connection = sqlite3.connect(location.resolve().as_uri() + "?mode=ro", uri=True)
-        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        try:
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except BaseException:
+            connection.close()
+            raise
     except sqlite3.DatabaseError as error:
         raise MigrationError(f"{location}: not an SQLite database ({error})") from None
     connection.row_factory = sqlite3.Row

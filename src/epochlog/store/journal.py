@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -96,12 +96,16 @@ class JournalFile:
         self.closed = False
         self._lock_handle = lock
         self._guard = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS refused (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL, "
-                         "error TEXT NOT NULL, at REAL NOT NULL)")
+        with ExitStack() as undo:  # a file that cannot be opened as a journal leaves nothing open
+            undo.callback(lock.close)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            undo.callback(self._db.close)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS refused (seq INTEGER PRIMARY KEY, batch TEXT NOT NULL, "
+                             "error TEXT NOT NULL, at REAL NOT NULL)")
+            undo.pop_all()
 
     @classmethod
     def create(cls, directory: Path) -> JournalFile:
