@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import sqlite3
 from collections.abc import Mapping
+from contextlib import closing
 from typing import Any
 
 from bson import ObjectId
@@ -29,7 +30,7 @@ def raw_insert(store: Store, collection: str, *documents: Mapping[str, Any]) -> 
     """Insert documents as another program would, bypassing epochlog (its typed fields, its key checks)."""
     inner = getattr(store, "inner", store)  # the journal writes through to its MongoDB
     if isinstance(inner, SQLiteStore):
-        with sqlite3.connect(inner.path) as db:
+        with closing(sqlite3.connect(inner.path)) as db, db:  # the connection's own `with` only commits
             for document in documents:
                 body = {key: value for key, value in document.items() if key != "_id"}
                 db.execute(f"INSERT INTO {collection}(id, doc) VALUES (?, ?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from epochlog.store.sqlite import SQLiteStore
 
 
 @pytest.fixture
-def spied(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[SQLiteStore, list[tuple[Any, ...]]]:
+def spied(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SQLiteStore, list[tuple[Any, ...]]]]:
     store = SQLiteStore(tmp_path / "e.db")
     store.write([Put("experiments", {"_id": ObjectId(), "status": status, "loss": loss})
                  for status, loss in [("completed", 0.5), ("failed", 0.1), ("completed", 0.2), ("completed", 0.9)]])
@@ -24,7 +25,8 @@ def spied(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[SQLiteStore, 
         return find(collection, filter, **options)
 
     monkeypatch.setattr(store, "find", spy)
-    return store, calls
+    yield store, calls
+    store.close()
 
 
 def test_match_sort_skip_limit_become_one_find(spied: tuple[SQLiteStore, list[tuple[Any, ...]]]) -> None:

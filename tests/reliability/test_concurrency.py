@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 from pathlib import Path
 
 from epochlog import Tracker
@@ -105,7 +106,7 @@ def test_eight_processes_on_one_file_with_one_killed_mid_write(tmp_path: Path) -
     assert errors.empty(), errors.get()
     assert [process.exitcode for process in writers] == [0] * (WRITERS - 1)
 
-    with sqlite3.connect(path) as raw:
+    with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     [victim_run] = tracker.search_experiments({"experiment_name": "victim"})
     logged = {e["epoch"] for e in tracker.get_experiment_history(victim_run["_id"])["epochs"]}
