@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if proxy is not None:
             proxy.terminate()
-            proxy.wait(timeout=10)
+            proxy.communicate(timeout=10)  # closes its stdout pipe too
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     tables = [report.table(recorder.lines), report.ti_table(recorder.lines), report.j_table(recorder.lines),
