@@ -47,12 +47,14 @@ def test_a_copy_killed_midway_is_made_by_the_next_tracker(backend_uri: str, tmp_
     big = write(tmp_path / "big.pt", size)
     sha = hashlib.sha256(big.read_bytes()).hexdigest()
     child = start_child(CHILD, tmp_path, backend_uri)
-    deadline = time.monotonic() + 120
-    while not copying_now(backend_uri, tmp_path, sha):
-        assert time.monotonic() < deadline and child.poll() is None, (tmp_path / "child.log").read_text()
-        time.sleep(0.002)
-    child.send_signal(signal.SIGKILL)
-    wait(child, tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not copying_now(backend_uri, tmp_path, sha):
+            assert time.monotonic() < deadline and child.poll() is None, (tmp_path / "child.log").read_text()
+            time.sleep(0.002)
+    finally:  # killed midway, or not left sleeping when the copy was never seen
+        child.send_signal(signal.SIGKILL)
+        wait(child, tmp_path)
 
     tracker = Tracker(backend_uri, artifacts=True)  # finds the entry the child queued, and makes the copy
     try:
