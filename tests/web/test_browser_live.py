@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from bson import ObjectId
@@ -158,3 +159,40 @@ def test_a_computed_column_is_evaluated_on_the_server_and_kept_in_the_url(page: 
         page.wait_for_selector("#compute-error", state="hidden", timeout=WAIT)
         assert table(page)["over"] == "1.5"
     assert not page.js_errors
+
+
+def test_the_computed_column_sorts_the_table(page: Any, tracker: Tracker) -> None:
+    study(tracker)
+    with LiveServer(create_app(tracker)) as server:
+        page.goto(server.url + "/?" + urlencode({"compute": json.dumps(GAP), "cname": "gap"}))
+        page.wait_for_selector("#experiments th.computed", timeout=WAIT)
+        page.click("#experiments th.computed")
+        page.wait_for_selector("#experiments th.computed[aria-sort=ascending]", timeout=WAIT)
+        # MongoDB's order: null (what the rows without two numbers compute) before numbers, ties by _id
+        assert list(table(page)) == ["text", "missing", "no-metrics", "under", "over"]
+        assert "sort=%24computed" in page.url or "sort=$computed" in page.url
+        page.click("#experiments th.computed")
+        page.wait_for_selector("#experiments th.computed[aria-sort=descending]", timeout=WAIT)
+        assert list(table(page)) == ["over", "under", "no-metrics", "missing", "text"]
+        page.fill("#f-compute", "")  # no computed column left to sort by: the newest first again
+        page.click("#filters button[type=submit]")
+        page.wait_for_function("() => !document.querySelector('#experiments th.computed')", timeout=WAIT)
+        assert list(table(page)) == ["no-metrics", "missing", "text", "over", "under"]
+    assert not page.js_errors
+
+
+def test_a_computed_sort_is_among_the_newest_matches_and_says_so(tracker: Tracker,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from epochlog.web import listing
+
+    study(tracker)
+    monkeypatch.setattr(listing, "COMPUTED_SORT_LIMIT", 3)
+    with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:
+        page = client.get("/api/experiments", params={"compute": json.dumps(GAP), "sort": "$computed",
+                                                      "order": 1}).json()
+        assert [row["experiment_name"] for row in page["rows"]] == ["text", "missing", "no-metrics"]
+        assert page["sorted_within"] == 3 and page["total"] == 5  # the three newest; the oldest two not among them
+        refused = client.get("/api/experiments", params={"sort": "$computed"})
+        assert refused.status_code == 400 and "computed column" in refused.json()["error"]

@@ -53,8 +53,8 @@ def breakdown(tracker: Tracker, metric: str | None, by: str | None, *, experimen
     if challenge is not None:
         conditions.append({"challenge": challenge})
     experiments = tracker.find(EXPERIMENTS, {"$and": conditions},
-                                     projection={"subject_metrics": 1, "experiment_name": 1},
-                                     sort=[("start_time", -1)], limit=MAX_EXPERIMENTS)
+                               projection={"subject_metrics": 1, "experiment_name": 1},
+                               sort=[("start_time", -1)], limit=MAX_EXPERIMENTS)
     metrics = sorted({name for experiment in experiments for per in _per_subject(experiment).values()
                       for name in per})
     subjects = tracker.find(SUBJECTS, {}, sort=[("subject_id", 1)])

@@ -3,14 +3,15 @@ evaluated on each row's document by the aggregation evaluator, so it means what 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bson import json_util
 
 from ..errors import QueryError
 from ..query.aggregate.expressions import check_operators, evaluate, root_variables
-from ..query.aggregate.values import MISSING
+from ..query.aggregate.values import MISSING, order_key
+from ..types import Document
 
 PREFIX = "the computed column: "  # the page shows errors so marked next to the column's box, not the filter's
 _WHOLE = ("$$ROOT", "$$CURRENT")  # expressions reaching these need every field of the document
@@ -48,6 +49,15 @@ def value(expression: Any, document: Mapping[str, Any]) -> Any:
     except (QueryError, RecursionError):
         return None
     return None if result is MISSING else result
+
+
+def ordered(expression: Any, documents: Sequence[Document], order: int) -> list[Document]:
+    """`documents` by the expression's value in MongoDB's order of values (ascending for `order` 1, nulls
+    first as MongoDB puts them), ties by `_id`, as a find sorted by a field would give them."""
+    keyed = [(order_key(value(expression, document)), order_key(document.get("_id")), document)
+             for document in documents]
+    keyed.sort(key=lambda item: (item[0], item[1]), reverse=order == -1)
+    return [document for _, _, document in keyed]
 
 
 def _paths(expression: Any) -> Iterable[str]:

@@ -38,6 +38,9 @@ FACET_SAMPLE = 1000  # how many recent experiments the filter choices are drawn 
 #: reads every match, and a page must not wait for 100,000 of them
 COUNT_LIMIT = 10_000
 EXPORT_LIMIT = 50_000
+#: `sort=$computed` orders by the computed column, which SQL cannot: among this many of the newest matches
+COMPUTED = "$computed"
+COMPUTED_SORT_LIMIT = 10_000
 
 
 @dataclass
@@ -59,7 +62,11 @@ class ListQuery:
         for status in self.status:
             if status not in STATUS_CHOICES:
                 raise InvalidArgument(f"status must be one of {', '.join(STATUS_CHOICES)}; got {status!r}")
-        check_field(self.sort, "sort")
+        if self.sort == COMPUTED:
+            if not self.compute.strip():
+                raise InvalidArgument(f"sort={COMPUTED} orders by the computed column: give compute= too")
+        else:
+            check_field(self.sort, "sort")
         if self.order not in (1, -1):
             raise InvalidArgument("order must be 1 or -1")
         if not 0 <= self.skip <= MAX_SKIP or not 1 <= self.limit <= MAX_LIMIT:
@@ -95,6 +102,9 @@ class ListQuery:
                                  stale=stale)
 
     def sort_spec(self) -> list[tuple[str, int]]:
+        """The find's sort: the chosen field and `_id`; the newest first for the computed column (sorted after)."""
+        if self.sort == COMPUTED:
+            return [("start_time", -1), ("_id", -1)]
         spec = [(self.sort, self.order)]
         if self.sort != "_id":  # a total order, so pages never repeat or skip a row
             spec.append(("_id", self.order))
@@ -136,8 +146,16 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
     condition = query.mongo_filter(tracker, stale_after)
     expression = query.expression()
     fields = dict.fromkeys(ROW_FIELDS, 1) if expression is None else computed.projection(expression, ROW_FIELDS)
-    documents = tracker.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
-                                   skip=query.skip, limit=query.limit)
+    sorted_within = None
+    if query.sort == COMPUTED:  # SQL cannot order by it: the newest matches, ordered here as MongoDB orders values
+        candidates = tracker.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
+                                  limit=COMPUTED_SORT_LIMIT)
+        ordered = computed.ordered(expression, candidates, query.order)
+        documents = ordered[query.skip:query.skip + query.limit]
+        sorted_within = len(candidates) if len(candidates) == COMPUTED_SORT_LIMIT else None
+    else:
+        documents = tracker.find(EXPERIMENTS, condition, projection=fields, sort=query.sort_spec(),
+                                 skip=query.skip, limit=query.limit)
     counted = max(COUNT_LIMIT, query.skip + query.limit + 1)
     total = tracker.count(EXPERIMENTS, condition, limit=counted)
     now = dt.datetime.now(dt.timezone.utc)
@@ -147,7 +165,9 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
         for item, document in zip(rows, documents):
             item["computed"] = computed.value(expression, document)
     return {
-        "total": total, "total_exact": total < counted, "skip": query.skip, "limit": query.limit, "sort": query.sort, "order": query.order,
+        "sorted_within": sorted_within,  # a computed sort over only the newest this many matches
+        "total": total, "total_exact": total < counted, "skip": query.skip, "limit": query.limit, "sort": query.sort,
+        "order": query.order,
         "rows": jsonable(rows),
         "columns": {part: sorted({key for item in rows for key in item[part]}) for part in ("metrics", "config")},
         "server_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -157,7 +177,7 @@ def list_page(tracker: Tracker, query: ListQuery, stale_after: float) -> Documen
 def facets(tracker: Tracker) -> Document:
     """Filter choices from the most recent experiments: challenges, tags, metric and config keys."""
     documents = tracker.find(EXPERIMENTS, {}, projection={"challenge": 1, "tags": 1, "metrics": 1, "config": 1},
-                                   sort=[("start_time", -1)], limit=FACET_SAMPLE)
+                             sort=[("start_time", -1)], limit=FACET_SAMPLE)
     challenges = _all_challenges(tracker, {d["challenge"] for d in documents if type(d.get("challenge")) is int})
     tags = {tag for d in documents if isinstance(d.get("tags"), list) for tag in d["tags"] if isinstance(tag, str)}
     metric_keys: set[str] = set()
@@ -176,7 +196,7 @@ def _all_challenges(tracker: Tracker, seen: set[int], most: int = 100) -> set[in
     found = set(seen)
     for _ in range(most):
         extra = tracker.find(EXPERIMENTS, {"challenge": {"$nin": sorted(found), "$type": "int"}},
-                                   projection={"challenge": 1}, limit=1)
+                             projection={"challenge": 1}, limit=1)
         if not extra:
             break
         found.add(extra[0]["challenge"])
@@ -192,7 +212,7 @@ def export_documents(tracker: Tracker, ids: Sequence[str], query: ListQuery | No
     if ids:
         object_ids = [to_object_id(value, "ids") for value in ids]
         found = {d["_id"]: d for d in tracker.find(EXPERIMENTS, {"_id": {"$in": object_ids}},
-                                                           projection=projection)}
+                                                   projection=projection)}
         return [found[oid] for oid in object_ids if oid in found]
     query = query or ListQuery()
     condition = query.mongo_filter(tracker, stale_after)

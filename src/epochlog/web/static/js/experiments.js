@@ -8,6 +8,7 @@ const SELECTION_KEY = "epochlog.selection";
 const MAX_COMPARE = 10;
 const DEFAULT_METRIC_COLUMNS = 4;
 const COMPUTE_ERROR = "the computed column: "; // how the server begins the computed column's errors
+const COMPUTED = "$computed"; // the sort key of the computed column (the server orders the newest matches by it)
 
 const FIXED = [
   { id: "experiment_name", label: "Name", sort: "experiment_name" },
@@ -162,7 +163,7 @@ function renderTable() {
   for (const col of FIXED) headRow.append(header(col.label, col.sort, { num: col.num }));
   for (const path of extras) headRow.append(header(path, path, { num: true, cls: path.startsWith("metrics.") ? "metric" : "config" }));
   if (state.compute) {
-    const th = header(state.cname || "computed", null, { num: true, cls: "computed" });
+    const th = header(state.cname || "computed", COMPUTED, { num: true, cls: "computed" });
     th.title = state.compute;
     headRow.append(th);
   }
@@ -212,7 +213,8 @@ function renderTable() {
   $("#range").textContent = `${first.toLocaleString("en-US")}–${last.toLocaleString("en-US")} of ${shown}`;
   $("#prev").disabled = state.skip <= 0;
   $("#next").disabled = state.skip + state.limit >= total;
-  $("#summary-line").textContent = `${shown} experiment${total === 1 ? "" : "s"}${hasFilters() ? " match the filters" : ""}`;
+  const within = page && page.sorted_within ? `; ordered by the computed column among the newest ${page.sorted_within.toLocaleString("en-US")}` : "";
+  $("#summary-line").textContent = `${shown} experiment${total === 1 ? "" : "s"}${hasFilters() ? " match the filters" : ""}${within}`;
   renderSelection();
 }
 
@@ -290,7 +292,8 @@ async function loadFacets() {
 
 function exportUrl(format) {
   const ids = Array.from(selection.keys());
-  const params = ids.length ? { ids: ids.join(","), format } : { ...apiParams(), skip: null, limit: null, compute: null, format };
+  const sort = state.sort === COMPUTED ? null : state.sort; // an export keeps the newest first then
+  const params = ids.length ? { ids: ids.join(","), format } : { ...apiParams(), sort, skip: null, limit: null, compute: null, format };
   return `/api/experiments/export${query(params)}`;
 }
 
@@ -308,6 +311,7 @@ $("#filters").addEventListener("submit", (event) => {
   state.filter = $("#f-filter").value.trim();
   state.compute = $("#f-compute").value.trim();
   state.cname = $("#f-cname").value.trim();
+  if (!state.compute && state.sort === COMPUTED) Object.assign(state, { sort: "start_time", order: -1 });
   state.archived = $("#f-archived").checked ? "1" : "";
   state.skip = 0;
   load(true);
@@ -317,6 +321,7 @@ for (const select of [$("#f-challenge"), $("#f-status"), $("#f-archived")]) {
 }
 $("#reset").addEventListener("click", () => {
   Object.assign(state, { challenge: "", status: "", tag: "", filter: "", archived: "", compute: "", cname: "", skip: 0 });
+  if (state.sort === COMPUTED) Object.assign(state, { sort: "start_time", order: -1 });
   load(true);
 });
 $("#prev").addEventListener("click", () => {
