@@ -78,6 +78,8 @@ def seed_era_experiments() -> list[dict[str, Any]]:
         _experiment("metrics-a-string", metrics="0.5"),
         _experiment("start-time-a-string", start_time="last tuesday", end_time="2025-10-21"),
         _experiment("start-time-missing", start_time=_DROP, end_time=_DROP),
+        _experiment("start-time-epoch-seconds", start_time=1_730_000_000, end_time=1_730_003_600.5),
+        _experiment("start-time-null", start_time=None, end_time=None),
         _experiment("no-end-time", status="failed", end_time=_DROP),
         _experiment("status-missing", status=_DROP),
         _experiment("status-unknown", status="crashed"),
