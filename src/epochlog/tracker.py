@@ -452,6 +452,13 @@ class Tracker:
             raise NotFound(f"no experiment with id {eid}")
         return get_path(document, path)
 
+    def series_bucket_ids(self, experiment_ids: Sequence[IdLike], *,
+                          since: ObjectId | None = None) -> list[tuple[ObjectId, ObjectId]]:
+        """(bucket id, experiment id) of the experiments' stored step-series buckets, those from `since` on if
+        given (a bucket's id says when it was written: what the dashboard's live stream watches for)."""
+        return self.store.series_bucket_ids([to_object_id(eid, "experiment_id") for eid in experiment_ids],
+                                            since=since)
+
     @property
     def uri(self) -> str:
         """The store's URI (as given: it may hold a password; `redaction.redact` it before showing it)."""

@@ -56,15 +56,15 @@ def test_every_view_answers_on_mongodb(mongo_demo: tuple[Tracker, list[str]]) ->
 def test_live_marks_the_computed_column_and_expr_on_mongodb(mongo_demo: tuple[Tracker, list[str]]) -> None:
     tracker, _ = mongo_demo
     running = next(d["_id"] for d in tracker.search_experiments({"status": "running"}))
-    before = live.snapshots(tracker.store, [running])[running]
+    before = live.snapshots(tracker, [running])[running]
     tracker.log_epoch(running, 100, {"val_loss": 0.5})
     tracker.log_metric_series(running, "batch_loss", [10**6], [0.1])
     tracker.store.write([Put(CONSOLE, {"_id": ObjectId(), "experiment_id": running, "seq": 10**12, "part": "head",
                                        "count": 1, "text": "late"})])
-    after = live.snapshots(tracker.store, [running])[running]
+    after = live.snapshots(tracker, [running])[running]
     assert [what for what in live.changes(before, after) if what != "status"] == ["epochs", "series", "console"]
     tracker.update_experiment_status(running, "stopped")
-    assert live.changes(after, live.snapshots(tracker.store, [running])[running]) == ["status"]
+    assert live.changes(after, live.snapshots(tracker, [running])[running]) == ["status"]
     gap = json.dumps({"$subtract": ["$metrics.best_val_loss", "$metrics.final_train_loss"]})
     lower = json.dumps({"$expr": {"$lt": ["$metrics.best_val_loss", "$metrics.final_train_loss"]}})
     with TestClient(create_app(tracker), base_url="http://127.0.0.1") as client:

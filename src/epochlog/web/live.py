@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from ..documents import to_object_id
 from ..errors import InvalidArgument, NotFound, StoreUnavailable
 from ..schema import CONSOLE, EPOCHS, EXPERIMENTS
-from ..store import Store
+from ..tracker import Tracker
 from .jsonable import DocumentResponse
 from .listing import split_list
 from .settings import Settings, settings_of
@@ -44,7 +44,7 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
             "experiment (status, epochs, series, console), then `end`; 503 beyond the dashboard's stream limit",
             responses={200: {"content": {"text/event-stream": {}}}})
 async def experiment_events(experiment_id: str, request: Request, settings: SettingsDep) -> Any:
-    return await _stream(request, settings.tracker.store, settings.streams, [experiment_id])
+    return await _stream(request, settings.tracker, settings.streams, [experiment_id])
 
 
 @router.get("/events", summary="Server-sent events for several experiments (as the compare page follows them)",
@@ -54,19 +54,19 @@ async def events(request: Request, settings: SettingsDep,
     wanted = list(dict.fromkeys(split_list(ids)))
     if not 1 <= len(wanted) <= MAX_IDS:
         raise InvalidArgument(f"events follow 1 to {MAX_IDS} experiments, got {len(wanted)}")
-    return await _stream(request, settings.tracker.store, settings.streams, wanted)
+    return await _stream(request, settings.tracker, settings.streams, wanted)
 
 
-async def _stream(request: Request, store: Store, slots: StreamSlots, ids: Sequence[str]) -> Any:
+async def _stream(request: Request, tracker: Tracker, slots: StreamSlots, ids: Sequence[str]) -> Any:
     eids = [to_object_id(value, "id") for value in ids]
-    found = await asyncio.to_thread(store.find, EXPERIMENTS, {"_id": {"$in": eids}}, projection={"_id": 1})
+    found = await asyncio.to_thread(tracker.find, EXPERIMENTS, {"_id": {"$in": eids}}, projection={"_id": 1})
     missing = set(eids) - {document["_id"] for document in found}
     if missing:
         raise NotFound(f"no experiment with id {sorted(missing)[0]}")
     if not slots.take():
         return DocumentResponse({"error": f"too many live streams ({slots.limit}); poll the JSON API instead"},
                                 status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    return EventStream(_events(request, store, slots, eids), slots)
+    return EventStream(_events(request, tracker, slots, eids), slots)
 
 
 class EventStream(StreamingResponse):
@@ -84,16 +84,16 @@ class EventStream(StreamingResponse):
             self.slots.give_back()
 
 
-async def _events(request: Request, store: Store, slots: StreamSlots, eids: list[ObjectId]) -> AsyncIterator[str]:
+async def _events(request: Request, tracker: Tracker, slots: StreamSlots, eids: list[ObjectId]) -> AsyncIterator[str]:
     try:
-        before = await asyncio.to_thread(snapshots, store, eids)
+        before = await asyncio.to_thread(snapshots, tracker, eids)
         yield ": following\n\n"  # headers and a first byte now, so the page knows the stream is open
         quiet_since = time.monotonic()
         while any(snapshot["status"][0] == "running" for snapshot in before.values()):
             await asyncio.sleep(CHECK_SECONDS)
             if slots.closing or await request.is_disconnected():
                 return
-            now = await asyncio.to_thread(snapshots, store, eids)
+            now = await asyncio.to_thread(snapshots, tracker, eids)
             for eid in eids:
                 for what in changes(before[eid], now[eid]):
                     yield _event(what, {"id": str(eid)})
@@ -107,18 +107,18 @@ async def _events(request: Request, store: Store, slots: StreamSlots, eids: list
         return  # closed without `end`: the page polls, backing off, until the store answers again
 
 
-def snapshots(store: Store, eids: list[ObjectId]) -> dict[ObjectId, Snapshot]:
+def snapshots(tracker: Tracker, eids: list[ObjectId]) -> dict[ObjectId, Snapshot]:
     """Per experiment, the marks that move when something new can be fetched (a deleted one reads as ended)."""
-    states = {d["_id"]: d for d in store.find(EXPERIMENTS, {"_id": {"$in": eids}},
+    states = {d["_id"]: d for d in tracker.find(EXPERIMENTS, {"_id": {"$in": eids}},
                                                projection={"status": 1, "heartbeat": 1, "end_time": 1})}
     # every append is a new bucket, its id made on the writer's clock: the recent ones, with a wide margin for skew
     since = ObjectId.from_datetime(dt.datetime.now(dt.timezone.utc) - SERIES_WINDOW)
     buckets: dict[ObjectId, set[ObjectId]] = {eid: set() for eid in eids}
-    for bucket, eid in store.series_bucket_ids(eids, since=since):
+    for bucket, eid in tracker.series_bucket_ids(eids, since=since):
         buckets[eid].add(bucket)
     return {eid: {"status": tuple(states.get(eid, {}).get(key) for key in ("status", "heartbeat", "end_time")),
-                  "epochs": _newest(store, EPOCHS, eid, "epoch"), "series": frozenset(buckets[eid]),
-                  "console": _newest(store, CONSOLE, eid, "seq")} for eid in eids}
+                  "epochs": _newest(tracker, EPOCHS, eid, "epoch"), "series": frozenset(buckets[eid]),
+                  "console": _newest(tracker, CONSOLE, eid, "seq")} for eid in eids}
 
 
 def changes(before: Snapshot, now: Snapshot) -> list[str]:
@@ -127,8 +127,8 @@ def changes(before: Snapshot, now: Snapshot) -> list[str]:
             if (now[what] - before[what] if what == "series" else now[what] != before[what])]
 
 
-def _newest(store: Store, collection: str, eid: ObjectId, key: str) -> Any:
-    found = store.find(collection, {"experiment_id": eid}, projection={key: 1}, sort=[(key, -1)], limit=1)
+def _newest(tracker: Tracker, collection: str, eid: ObjectId, key: str) -> Any:
+    found = tracker.find(collection, {"experiment_id": eid}, projection={key: 1}, sort=[(key, -1)], limit=1)
     return found[0].get(key) if found else None
 
 
