@@ -17,10 +17,15 @@ from tests.integrations.children import start_child, wait
 
 from .conftest import write
 
-SIZES = {"sqlite": 64_000_000, "mongodb": 16_000_000}  # bytes: copied in about 0.1 s, uploaded in about 2 s
+SIZES = {"sqlite": 64_000_000, "mongodb": 16_000_000}  # bytes: copied in about 0.1 s (then held), uploaded in 2 s
 CHILD = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     from epochlog import Tracker
+    flush_to_disk = os.fsync
+    def slow_fsync(fd):  # a directory copy stays half made (its temporary file) long enough to be seen and killed
+        time.sleep(5)
+        flush_to_disk(fd)
+    os.fsync = slow_fsync
     tracker = Tracker(sys.argv[1], artifacts=True)
     run = tracker.create_experiment("child", 1, capture=False)
     tracker.save_checkpoint_info(run, 1, {"val_loss": 0.5}, {"path": "big.pt"}, is_best=True, store_file=True)
