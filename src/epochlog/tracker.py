@@ -173,7 +173,7 @@ class Tracker:
         an invalid row is refused, naming its position, before anything is written. Returns how many."""
         eid = self._experiment(experiment_id)
         progress, now = self._progress_of(eid), time.monotonic()
-        writes: list[Write] = []
+        documents: list[Document] = []
         for position, row in enumerate(epochs):
             if not isinstance(row, Mapping) or "epoch" not in row:
                 raise InvalidArgument(f"epochs[{position}] must be a mapping with an epoch, got {row!r}")
@@ -188,15 +188,15 @@ class Tracker:
                                            "experiment_id": eid, "epoch": int(row["epoch"])})
             if not isinstance(document["timestamp"], dt.datetime):
                 raise InvalidArgument(f"epochs[{position}]: timestamp must be a datetime, got {row['timestamp']!r}")
-            writes.append(Upsert(EPOCHS, document))
-        for write in writes:
-            assert isinstance(write, Upsert)
-            progress.after_epoch(write.document["epoch"], write.document["metrics"], now)
-        if writes:
+            documents.append(document)
+        for document in documents:
+            progress.after_epoch(document["epoch"], document["metrics"], now)
+        if documents:
             self._series.flush(eid)
             changes = progress.take_pending(now) if progress.pending else {}
-            self._write([*writes, *self._heartbeat(eid, changes, now=now)])
-        return len(writes)
+            self._write([*(Upsert(EPOCHS, document) for document in documents),
+                         *self._heartbeat(eid, changes, now=now)])
+        return len(documents)
 
     def save_checkpoint_info(self, experiment_id: IdLike, epoch: int, metrics: Mapping[str, Any] | None = None,
                              file: Mapping[str, Any] | None = None, is_best: bool = False,
@@ -358,8 +358,7 @@ class Tracker:
                            sort: SortSpec | str | Mapping[str, int] | None = None, limit: int | None = None,
                            skip: int = 0) -> list[Document]:
         """Experiments matching a MongoDB filter, with projection, sort, skip and limit as pymongo takes them."""
-        return self.store.find(EXPERIMENTS, query, projection=projection, sort=sort_spec(sort),
-                               skip=skip, limit=limit or 0)
+        return self.find(EXPERIMENTS, query, projection=projection, sort=sort, skip=skip, limit=limit or 0)
 
     def find(self, collection: str, filter: Filter | None = None, *, projection: Projection | None = None,
              sort: SortSpec | str | Mapping[str, int] | None = None, skip: int = 0, limit: int = 0) -> list[Document]:
